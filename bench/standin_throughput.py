@@ -1,0 +1,118 @@
+"""Throughput of the stand-in through the real taosws client.
+
+    ./venv/bin/python bench/standin_throughput.py [--rows 200000] [--tables 10] [--batch 10000]
+
+Starts ``python -m tests.standin`` as a subprocess, inserts rows shaped like the producer's
+(supertable ``quotes`` with one subtable per ticker, microsecond precision) with stmt v1 and with
+stmt2, then reads them back, and prints rows/s for each. Targets on the 2-core dev machine:
+>= 100,000 rows/s inserted, >= 200,000 rows/s of query results delivered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
+
+import taosws
+
+from tests.standin.fixture import StandInProcess
+
+T0_US = 1_700_000_000_000_000
+STB = ("CREATE STABLE quotes (ts TIMESTAMP, client NCHAR(10), open FLOAT, high FLOAT, low FLOAT, "
+       "close FLOAT, volume INT UNSIGNED, date TIMESTAMP) TAGS (ticker NCHAR(10))")
+INSERT = "INSERT INTO ? USING quotes TAGS (?) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def columns(start_us: int, n: int) -> list:
+    """One ticker's slice of a batch, built with the same helpers as the producer."""
+    ts = list(range(start_us, start_us + n))
+    prices = [100.0 + (i % 500) * 0.25 for i in range(n)]
+    return [
+        taosws.micros_timestamps_to_column(ts),
+        taosws.nchar_to_column(["client" + str(i % 7) for i in range(n)]),
+        taosws.floats_to_column(prices),
+        taosws.floats_to_column([p + 1 for p in prices]),
+        taosws.floats_to_column([p - 1 for p in prices]),
+        taosws.floats_to_column(prices),
+        taosws.unsigned_ints_to_column([i % 100_000 for i in range(n)]),
+        taosws.micros_timestamps_to_column(ts),
+    ]
+
+
+def batches(rows: int, tables: int, batch: int, offset_us: int):
+    """Yield (ticker, column lists) groups: each batch has batch/tables rows per ticker."""
+    per_table = max(1, batch // tables)
+    for start in range(0, rows // tables, per_table):
+        n = min(per_table, rows // tables - start)
+        yield [(f"T{t:03d}", columns(offset_us + start + t * 10**10, n)) for t in range(tables)]
+
+
+def bench_stmt_v1(conn, rows: int, tables: int, batch: int, offset_us: int) -> tuple[int, float]:
+    stmt = conn.statement()
+    stmt.prepare(INSERT)
+    written, started = 0, time.perf_counter()
+    for group in batches(rows, tables, batch, offset_us):
+        for ticker, cols in group:
+            stmt.set_tbname(f"q_{ticker.lower()}")
+            stmt.set_tags([taosws.nchar_to_tag(ticker)])
+            stmt.bind_param(cols)
+            stmt.add_batch()
+        written += stmt.execute()
+    return written, time.perf_counter() - started
+
+
+def bench_stmt2(conn, rows: int, tables: int, batch: int, offset_us: int) -> tuple[int, float]:
+    stmt = conn.stmt2_statement()
+    stmt.prepare(INSERT)
+    written, started = 0, time.perf_counter()
+    for group in batches(rows, tables, batch, offset_us):
+        stmt.bind([taosws.stmt2_bind_param_view(table_name=f"q_{ticker.lower()}",
+                                                tags=[taosws.nchar_to_tag(ticker)], columns=cols)
+                   for ticker, cols in group])
+        written += stmt.execute()
+    return written, time.perf_counter() - started
+
+
+def bench_query(conn) -> tuple[int, float, float]:
+    """Rows, total seconds, and the seconds until the query reply (the engine running the SELECT);
+    the rest is delivery: block encoding, fetch round trips and the client building Python rows."""
+    started = time.perf_counter()
+    result = conn.query("SELECT * FROM quotes")
+    answered = time.perf_counter()
+    count = sum(1 for _ in result)
+    return count, time.perf_counter() - started, answered - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000, help="rows per insert method")
+    parser.add_argument("--tables", type=int, default=10, help="subtables (tickers)")
+    parser.add_argument("--batch", type=int, default=10_000, help="rows per execute()")
+    args = parser.parse_args()
+    with StandInProcess() as standin:
+        admin = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+        admin.execute("CREATE DATABASE bench PRECISION 'us'")
+        admin.close()
+        conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata",
+                              database="bench")
+        conn.execute(STB)
+        report = []
+        n, secs = bench_stmt_v1(conn, args.rows, args.tables, args.batch, T0_US)
+        report.append(("insert stmt v1", n, secs))
+        n, secs = bench_stmt2(conn, args.rows, args.tables, args.batch, T0_US + 10**9)
+        report.append(("insert stmt2", n, secs))
+        n, secs, execute_secs = bench_query(conn)
+        report.append(("query SELECT *", n, secs))
+        report.append(("  delivery only", n, secs - execute_secs))
+        for label, n, secs in report:
+            print(f"{label:16s} {n:>9,d} rows in {secs:6.2f} s = {n / secs:>10,.0f} rows/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

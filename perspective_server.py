@@ -1,0 +1,86 @@
+"""Streams new TDengine rows into a live Perspective table and serves it to browsers.
+
+Every PERSPECTIVE_REFRESH_RATE milliseconds the rows written since the last read are read
+from TDengine, each exactly once, and added to the Perspective table PERSPECTIVE_TABLE_NAME,
+which keeps the newest PERSPECTIVE_TABLE_LIMIT rows. http://PERSPECTIVE_HOST:PERSPECTIVE_PORT/
+shows the viewer; browsers can read the table over /websocket but not change it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import perspective
+
+from tdpersp import config, reader_process, schema
+from tdpersp.feed import TableFeed
+from tdpersp.reader_process import ReaderOptions
+from tdpersp.tdconn import TaosConfig
+from tdpersp.web import make_app
+
+log = logging.getLogger("perspective_server")
+
+SETTINGS = (
+    *config.TAOS_SETTINGS,
+    config.Setting("PERSPECTIVE_TABLE_NAME", "stock_values", "name of the Perspective table",
+                   config.identifier),
+    config.Setting("PERSPECTIVE_TABLE_LIMIT", "1000", "rows the Perspective table keeps (oldest go first)",
+                   config.positive_int),
+    config.Setting("PERSPECTIVE_REFRESH_RATE", "250", "milliseconds between reads from TDengine",
+                   config.positive_float),
+    config.Setting("PERSPECTIVE_LOOKBACK", "2000", "milliseconds behind the newest row checked for late rows",
+                   config.positive_float),
+    config.Setting("PERSPECTIVE_HOST", "127.0.0.1", "address to listen on (0.0.0.0 exposes it)", config.host),
+    config.Setting("PERSPECTIVE_PORT", "8080", "port to listen on", config.port),
+)
+
+
+async def serve(values: argparse.Namespace) -> int:
+    """Run until SIGINT/SIGTERM (exit 0) or until the reader process dies (exit 1)."""
+    cfg = TaosConfig.from_settings(values)
+    server = perspective.Server()
+    table = server.new_local_client().table(
+        schema.PERSPECTIVE_SCHEMA, limit=values.perspective_table_limit, name=values.perspective_table_name
+    )
+    options = ReaderOptions(
+        initial_rows=values.perspective_table_limit,
+        lookback=int(values.perspective_lookback * schema.TICKS_PER_MS),
+        refresh=values.perspective_refresh_rate / 1000,
+    )
+    reader, pipe = reader_process.start(cfg, options)
+    exit_code = asyncio.get_running_loop().create_future()
+    feed = TableFeed(table, pipe, on_reader_exit=lambda: exit_code.done() or exit_code.set_result(1))
+    feed.start()
+    make_app(server, feed, values.perspective_table_name).listen(
+        values.perspective_port, address=values.perspective_host)
+    log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",
+             values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(
+            signum, lambda: exit_code.done() or exit_code.set_result(0))
+    code = await exit_code
+    if code:
+        log.error("the reader process ended unexpectedly (exit code %s)", reader.exitcode)
+    reader.terminate()
+    reader.join(timeout=5)
+    log.info("stopped after delivering %d rows", feed.status.reader.delivered)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    values = config.load(SETTINGS, __doc__ or "", argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return asyncio.run(serve(values))
+    except OSError as err:  # e.g. the port is taken
+        log.error("cannot listen on %s:%d: %s", values.perspective_host, values.perspective_port, err)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Connecting to TDengine over taosAdapter's WebSocket API with the `taosws` client.
+
+`taosws` needs no native library (unlike taospy's `taos` module, which needs `libtaos.so`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from dataclasses import dataclass
+
+import taosws
+
+# Fail a connection attempt quickly and let our own loops decide how to wait: taosws holds
+# the GIL while it blocks, so its built-in retries (5 by default) would freeze a web server.
+_DSN_OPTIONS = "conn_retries=0"
+
+
+@dataclass(frozen=True)
+class TaosConfig:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    table: str
+
+    @classmethod
+    def from_settings(cls, values: argparse.Namespace) -> TaosConfig:
+        return cls(
+            host=values.taos_host,
+            port=values.taos_port,
+            user=values.taos_user,
+            password=values.taos_password,
+            database=values.taos_database,
+            table=values.taos_tablename,
+        )
+
+    def describe(self) -> str:
+        """Where we connect, for logs: never includes the password."""
+        return f"taosws://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def connect(cfg: TaosConfig, *, use_database: bool = True) -> taosws.Connection:
+    """Open one WebSocket connection; raises taosws.Error when TDengine cannot be reached."""
+    database = cfg.database if use_database else ""
+    dsn = f"taosws://{cfg.host}:{cfg.port}/{database}?{_DSN_OPTIONS}"
+    return taosws.connect(dsn, user=cfg.user, password=cfg.password)
+
+
+def error_text(err: BaseException) -> str:
+    """taosws messages look like "[0x2662] Internal error: `Table does not exist`"."""
+    return str(err).replace("Internal error: ", "").replace("`", "")
+
+
+def is_missing_table(err: BaseException) -> bool:
+    text = str(err)
+    return "0x2662" in text or "0x2603" in text or "0x0388" in text
+
+
+class LazyConnection:
+    """A connection that opens on first use and is dropped on any error, to be reopened later.
+
+    Readers keep their state (watermark, seen keys) across TDengine restarts by holding one of
+    these instead of a raw connection."""
+
+    def __init__(self, cfg: TaosConfig) -> None:
+        self._cfg = cfg
+        self._conn: taosws.Connection | None = None
+
+    def query(self, sql: str) -> list[tuple]:
+        if self._conn is None:
+            self._conn = connect(self._cfg)
+        try:
+            return list(self._conn.query(sql))
+        except taosws.Error:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(taosws.Error):  # already broken: nothing left to close
+                self._conn.close()
+            self._conn = None

@@ -1,0 +1,89 @@
+"""Shared fixtures: the stand-in server, and ``td`` for tests that also run against real TDengine."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from tests.standin.fixture import StandInProcess
+
+REAL_URL_ENV = "TDENGINE_TEST_URL"
+NO_REAL_SERVER = f"{REAL_URL_ENV} is not set: no real TDengine to test against"
+
+
+@dataclass
+class TDTarget:
+    """Where a test's TDengine lives: ``kind`` is "standin" or "real"."""
+
+    kind: str
+    host: str
+    port: int
+    user: str
+    password: str
+
+    @property
+    def url(self) -> str:
+        return f"taosws://{self.user}:{self.password}@{self.host}:{self.port}"
+
+    def connect(self, **kw: Any) -> Any:
+        """``taosws.connect`` to this target; keyword arguments (database=, timezone=...) pass on."""
+        import taosws
+
+        params: dict[str, Any] = {"host": self.host, "port": self.port, "user": self.user,
+                                  "password": self.password}
+        params.update(kw)
+        return taosws.connect(**params)
+
+
+@pytest.fixture
+def standin() -> Iterator[StandInProcess]:
+    """A fresh stand-in process for this test alone (fault tests may stop or break it)."""
+    with StandInProcess() as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def shared_standin() -> Iterator[StandInProcess]:
+    """One stand-in for every ``td`` test; tests keep apart by using their own database."""
+    with StandInProcess() as process:
+        yield process
+
+
+@pytest.fixture(params=["standin", "real"])
+def td(request: pytest.FixtureRequest) -> TDTarget:
+    """The stand-in, and real TDengine when TDENGINE_TEST_URL (taosws://user:pass@host:port) is set."""
+    if request.param == "standin":
+        process: StandInProcess = request.getfixturevalue("shared_standin")
+        return TDTarget("standin", process.host, process.port, process.user, process.password)
+    url = os.environ.get(REAL_URL_ENV)
+    if not url:
+        pytest.skip(NO_REAL_SERVER)
+    parts = urlsplit(url)
+    return TDTarget("real", parts.hostname or "localhost", parts.port or 6041,
+                    unquote(parts.username or "root"), unquote(parts.password or "taosdata"))
+
+
+_db_counter = itertools.count(1)
+
+
+@pytest.fixture
+def db_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database name no other test (or test run) uses; dropped afterwards on a real server."""
+    stem = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:32]
+    name = f"t_{stem}_{os.getpid()}_{next(_db_counter)}"
+    yield name
+    if "td" in request.fixturenames:
+        target: TDTarget = request.getfixturevalue("td")
+        if target.kind == "real":
+            conn = target.connect()
+            try:
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            finally:
+                conn.close()

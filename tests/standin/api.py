@@ -1,0 +1,116 @@
+"""The contract between the stand-in's protocol layer and its SQL engine.
+
+The protocol layer (``protocol/``) speaks taosAdapter's WebSocket protocol and knows nothing
+of SQL; the engine (``sql/``) knows TDengine SQL and nothing of frames. Everything that
+crosses between them is one of these plain objects. Engine failures are raised as
+:class:`tests.standin.errors.TDError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+
+@dataclass
+class Session:
+    """Per-connection state: who is connected, the current database, the connection timezone."""
+
+    user: str
+    db: str | None = None
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One result column: ``length`` is what the client shows (VARCHAR(n) -> n), ``width`` the
+    internal block width (VARCHAR(n) -> n+2, NCHAR(n) -> 4n+2, fixed types -> size)."""
+
+    name: str
+    type: int
+    length: int
+    width: int
+
+
+@dataclass
+class ResultSet:
+    """Rows of a query. Timestamps are ints in ``precision`` ("ms", "us" or "ns");
+    BOOL is bool, integers int, FLOAT/DOUBLE float, VARCHAR/NCHAR str, VARBINARY bytes, NULL None."""
+
+    fields: list[Field]
+    rows: list[tuple[Any, ...]]
+    precision: str = "ms"
+
+
+@dataclass
+class Affected:
+    """Outcome of a statement without a result set (DDL, INSERT, USE)."""
+
+    rows: int
+
+
+Result = ResultSet | Affected
+
+
+@dataclass(frozen=True)
+class StmtField:
+    """One placeholder of a prepared INSERT, as stmt2_prepare reports it.
+
+    ``bind_type``: 1 = column, 2 = tag, 4 = table name. ``width`` is the internal width."""
+
+    name: str
+    type: int
+    precision: str
+    scale: int
+    width: int
+    bind_type: int
+
+
+@dataclass
+class BoundColumn:
+    """Values bound to one placeholder column: ``type`` is the type code the client sent
+    (None when the wire carries no type, e.g. stmt v1 ``set_tags`` JSON)."""
+
+    type: int | None
+    values: list[Any]
+
+
+@dataclass
+class BoundTable:
+    """One table's worth of bound data: optional table name and tags, then the columns."""
+
+    columns: list[BoundColumn]
+    tbname: str | None = None
+    tags: list[BoundColumn] | None = None
+
+
+class Prepared(Protocol):
+    """A statement prepared with ``?`` placeholders (stmt v1 or stmt2)."""
+
+    is_insert: bool
+    fields: list[StmtField]  # insert: every placeholder; query: empty
+    param_count: int
+
+    def insert(self, tables: list[BoundTable], mode: str) -> int:
+        """Write the bound rows; ``mode`` is "v1" or "v2" (they differ in type checking).
+        Returns the number of rows written."""
+        ...
+
+    def query(self, params: list[BoundColumn]) -> ResultSet:
+        """Run a prepared SELECT with one value per parameter."""
+        ...
+
+
+class EngineAPI(Protocol):
+    version: str
+
+    def open_session(self, user: str, password: str, db: str | None, tz: str | None) -> Session:
+        """Authenticate and choose the database; raises AUTH_FAILURE / DB_NOT_EXIST."""
+        ...
+
+    def execute(self, session: Session, sql: str) -> Result:
+        ...
+
+    def prepare(self, session: Session, sql: str) -> Prepared:
+        ...

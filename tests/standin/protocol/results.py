@@ -1,0 +1,70 @@
+"""Open query results of one connection, fetched block by block (reference §4.3, §4.4).
+
+The client fetches every block eagerly right after the query reply, so a result lives here
+from the query (or stmt2_result) until ``free_result`` or the connection closes.
+"""
+
+from __future__ import annotations
+
+from tests.standin import types as td
+from tests.standin.api import ResultSet
+from tests.standin.protocol.blocks import encode_block
+
+ROWS_PER_BLOCK = 4096
+
+
+class OpenResult:
+    """A result set plus a read position; ``next_block`` hands out successive raw blocks."""
+
+    def __init__(self, result: ResultSet, rows_per_block: int = ROWS_PER_BLOCK) -> None:
+        self.fields = result.fields
+        self.precision = result.precision
+        self._rows = result.rows
+        self._pos = 0
+        self._step = rows_per_block
+        self.pending: bytes | None = None  # block announced by a legacy JSON ``fetch``
+
+    def next_block(self) -> bytes | None:
+        """The next raw block, or None once every row has been sent."""
+        if self._pos >= len(self._rows):
+            self._rows = []  # release the rows; a finished result only answers "finished"
+            return None
+        chunk = self._rows[self._pos:self._pos + self._step]
+        self._pos += len(chunk)
+        return encode_block(self.fields, chunk)
+
+    def describe(self) -> dict:
+        """The result-set part of a query / stmt2_result reply."""
+        return {
+            "fields_count": len(self.fields),
+            "fields_names": [f.name for f in self.fields],
+            "fields_types": [f.type for f in self.fields],
+            "fields_lengths": [f.length for f in self.fields],
+            "precision": td.PRECISION_CODE[self.precision],
+            "is_update": False,
+            "affected_rows": 0,
+        }
+
+
+class ResultStore:
+    """Result ids are per connection and never reused, like the adapter's."""
+
+    def __init__(self) -> None:
+        self._results: dict[int, OpenResult] = {}
+        self._next_id = 1
+
+    def add(self, result: ResultSet) -> tuple[int, OpenResult]:
+        result_id = self._next_id
+        self._next_id += 1
+        opened = OpenResult(result)
+        self._results[result_id] = opened
+        return result_id, opened
+
+    def get(self, result_id: int) -> OpenResult | None:
+        return self._results.get(result_id)
+
+    def free(self, result_id: int) -> None:
+        self._results.pop(result_id, None)
+
+    def clear(self) -> None:
+        self._results.clear()

@@ -1,0 +1,223 @@
+"""Syntax tree of the TDengine SQL subset: plain dataclasses, no behaviour.
+
+Expression nodes carry ``pos`` (offset in the SQL) so value errors can quote the SQL text from
+the offending token, as TDengine's INSERT parser does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types import TDType
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass
+class Expr:
+    pos: int = field(default=-1, kw_only=True)
+
+
+@dataclass
+class Col(Expr):
+    name: str
+    qual: str | None = None  # table name or alias before the dot
+
+
+@dataclass
+class Lit(Expr):
+    value: Any
+    kind: str  # int, float, str, bool, null, bytes
+
+
+@dataclass
+class Dur(Expr):
+    n: int
+    unit: str
+
+
+@dataclass
+class Now(Expr):
+    today: bool = False
+
+
+@dataclass
+class Func(Expr):
+    name: str
+    args: list[Expr]
+    star: bool = False
+
+
+@dataclass
+class Cast(Expr):
+    expr: Expr
+    type: TDType
+    length: int
+
+
+@dataclass
+class Bin(Expr):
+    op: str  # + - * / % = != < <= > >= and or
+    left: Expr
+    right: Expr
+
+
+@dataclass
+class Unary(Expr):
+    op: str  # neg, not
+    operand: Expr
+
+
+@dataclass
+class In(Expr):
+    expr: Expr
+    items: list[Expr]
+    negated: bool = False
+
+
+@dataclass
+class Between(Expr):
+    expr: Expr
+    low: Expr
+    high: Expr
+    negated: bool = False
+
+
+@dataclass
+class Like(Expr):
+    expr: Expr
+    pattern: Expr
+    negated: bool = False
+
+
+@dataclass
+class IsNull(Expr):
+    expr: Expr
+    negated: bool = False
+
+
+@dataclass
+class Param(Expr):
+    index: int
+
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass
+class Name:
+    """A possibly database-qualified object name (``db`` None = the session's database)."""
+
+    db: str | None
+    name: str
+
+
+@dataclass
+class ColumnDef:
+    name: str
+    type: TDType
+    length: int  # declared n of VARCHAR(n)/NCHAR(n)/VARBINARY(n); type size otherwise
+
+
+@dataclass
+class CreateDatabase:
+    name: str
+    if_not_exists: bool
+    precision: str = "ms"
+
+
+@dataclass
+class DropDatabase:
+    name: str
+    if_exists: bool
+
+
+@dataclass
+class UseDatabase:
+    name: str
+
+
+@dataclass
+class CreateTable:
+    """Normal table (``tags`` None) or supertable (``tags`` given)."""
+
+    target: Name
+    if_not_exists: bool
+    columns: list[ColumnDef]
+    tags: list[ColumnDef] | None = None
+
+
+@dataclass
+class CreateSubTable:
+    target: Name
+    if_not_exists: bool
+    stable: Name
+    tag_names: list[str] | None
+    tag_values: list[Expr]
+
+
+@dataclass
+class DropTable:
+    target: Name
+    if_exists: bool
+    stable: bool
+
+
+@dataclass
+class InsertTarget:
+    """One ``tbl [USING st [(tags)] TAGS (...)] [(cols)] VALUES (...)...`` clause."""
+
+    table: Name | Param
+    using: Name | None
+    tag_names: list[str] | None
+    tag_values: list[Expr]
+    columns: list[str] | None
+    rows: list[list[Expr]]
+
+
+@dataclass
+class Insert:
+    targets: list[InsertTarget]
+
+
+@dataclass
+class SelectItem:
+    expr: Expr | None  # None = '*'
+    alias: str | None
+    text: str  # the expression as written: TDengine names unaliased result columns after it
+
+
+@dataclass
+class OrderItem:
+    expr: Expr
+    desc: bool
+
+
+@dataclass
+class Select:
+    items: list[SelectItem]
+    source: Name | Select | None
+    alias: str | None = None
+    where: Expr | None = None
+    group_by: list[Expr] = field(default_factory=list)
+    partition_by: list[Expr] = field(default_factory=list)
+    order_by: list[OrderItem] = field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass
+class Show:
+    what: str  # databases, tables, stables, create_table
+    db: str | None = None
+    target: Name | None = None
+
+
+@dataclass
+class Describe:
+    target: Name
+
+
+Statement = (CreateDatabase | DropDatabase | UseDatabase | CreateTable | CreateSubTable | DropTable
+             | Insert | Select | Show | Describe)

@@ -1,0 +1,122 @@
+"""Row storage in one in-memory sqlite database.
+
+All writes go through :meth:`Store.write` (one ``executemany`` per table per batch) so a later
+TMQ implementation can observe every written row, in order, by adding a listener.
+``INSERT OR REPLACE`` keyed on the timestamp keeps the *last* of duplicate timestamps, which is
+TDengine's overwrite rule; a column list that leaves columns out becomes an UPSERT so the
+omitted columns keep their old values (TDengine's NONE, as opposed to an explicit NULL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import types as T
+from .catalog import Column, Table
+
+Listener = Callable[[Table, list[Column], Sequence[tuple[Any, ...]]], None]
+
+_AFFINITY = {T.FLOAT.code: "REAL", T.DOUBLE.code: "REAL", T.VARCHAR.code: "TEXT", T.NCHAR.code: "TEXT",
+             T.JSON.code: "TEXT", T.VARBINARY.code: "BLOB", T.GEOMETRY.code: "BLOB"}
+
+
+def affinity(column: Column) -> str:
+    return _AFFINITY.get(column.type.code, "INTEGER")
+
+
+class _Aggregate:
+    """FIRST/LAST: the value at the smallest/largest timestamp, NULL values ignored."""
+
+    later: bool = False
+
+    def __init__(self) -> None:
+        self.ts: int | None = None
+        self.value: Any = None
+
+    def step(self, ts: int, value: Any) -> None:
+        if value is None or ts is None:
+            return
+        if self.ts is None or (ts >= self.ts if self.later else ts < self.ts):
+            self.ts, self.value = ts, value
+
+    def finalize(self) -> Any:
+        return self.value
+
+
+class _Last(_Aggregate):
+    later = True
+
+
+class Store:
+    def __init__(self) -> None:
+        self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA case_sensitive_like = ON")
+        self.conn.execute("PRAGMA journal_mode = OFF")  # TDengine's LIKE is case-sensitive
+        self.conn.create_aggregate("td_first", 2, _Aggregate)
+        self.conn.create_aggregate("td_last", 2, _Last)
+        self.listeners: list[Listener] = []
+
+    # ------------------------------------------------------------ DDL
+
+    def create(self, table: Table) -> None:
+        """Create the sqlite tables behind a normal table or a supertable."""
+        cols = [f"{c.sql} {affinity(c)}" for c in table.columns[1:]]
+        if table.kind == "normal":
+            defs = [f"{table.ts.sql} INTEGER PRIMARY KEY", *cols]
+            self.conn.execute(f'CREATE TABLE "{table.store}" ({", ".join(defs)})')
+            return
+        defs = ["_tid INTEGER NOT NULL", f"{table.ts.sql} INTEGER NOT NULL", *cols,
+                f"PRIMARY KEY (_tid, {table.ts.sql})"]
+        self.conn.execute(f'CREATE TABLE "{table.store}" ({", ".join(defs)}) WITHOUT ROWID')
+        tags = [f"{c.sql} {affinity(c)}" for c in table.tags]
+        self.conn.execute(
+            f'CREATE TABLE "{table.tag_store}" (_tid INTEGER PRIMARY KEY, _tbname TEXT, {", ".join(tags)})')
+
+    def add_child(self, child: Table, tag_values: Sequence[Any]) -> None:
+        tags = child.tags
+        names = ", ".join(c.sql for c in tags)
+        marks = ", ".join("?" for _ in tags)
+        self.conn.execute(f'INSERT INTO "{child.tag_store}" (_tid, _tbname, {names}) VALUES (?, ?, {marks})',
+                          (child.tid, child.name, *tag_values))
+
+    def drop(self, table: Table) -> None:
+        if table.kind == "child":
+            self.conn.execute(f'DELETE FROM "{table.store}" WHERE _tid = ?', (table.tid,))
+            self.conn.execute(f'DELETE FROM "{table.tag_store}" WHERE _tid = ?', (table.tid,))
+            return
+        self.conn.execute(f'DROP TABLE IF EXISTS "{table.store}"')
+        if table.tag_store:
+            self.conn.execute(f'DROP TABLE IF EXISTS "{table.tag_store}"')
+
+    # ------------------------------------------------------------ DML
+
+    def write(self, table: Table, columns: list[Column], rows: Sequence[tuple[Any, ...]]) -> int:
+        """Write ``rows`` (values in ``columns`` order, first column the timestamp) to ``table``."""
+        if not rows:
+            return 0
+        with self.conn:  # one transaction per batch: far faster than one per row in autocommit
+            self.conn.execute("BEGIN")
+            self.conn.executemany(self._insert_sql(table, columns), rows)
+        for listener in self.listeners:
+            listener(table, columns, rows)
+        return len(rows)
+
+    def _insert_sql(self, table: Table, columns: list[Column]) -> str:
+        names = [c.sql for c in columns]
+        marks = ["?"] * len(columns)
+        key = [table.ts.sql]
+        if table.kind == "child":
+            names.insert(0, "_tid")
+            marks.insert(0, str(int(table.tid or 0)))
+            key.insert(0, "_tid")
+        target = f'"{table.store}" ({", ".join(names)}) VALUES ({", ".join(marks)})'
+        if len(columns) == len(table.columns):
+            return f"INSERT OR REPLACE INTO {target}"
+        updates = ", ".join(f"{c.sql} = excluded.{c.sql}" for c in columns[1:])
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        return f"INSERT INTO {target} ON CONFLICT ({', '.join(key)}) {action}"
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
