@@ -33,13 +33,23 @@ class Field:
     width: int
 
 
+class RowStream(Protocol):
+    """Rows handed out in chunks, so that the protocol can send the first blocks while the rest
+    is still being read (the client decodes one block while the stand-in encodes the next)."""
+
+    def take(self, n: int) -> list[tuple[Any, ...]]:
+        """The next at most ``n`` rows; an empty list once all were taken."""
+        ...
+
+
 @dataclass
 class ResultSet:
-    """Rows of a query. Timestamps are ints in ``precision`` ("ms", "us" or "ns");
-    BOOL is bool, integers int, FLOAT/DOUBLE float, VARCHAR/NCHAR str, VARBINARY bytes, NULL None."""
+    """Rows of a query, as a list or a RowStream. Timestamps are ints in ``precision`` ("ms", "us"
+    or "ns"); BOOL is bool, integers int, FLOAT/DOUBLE float, VARCHAR/NCHAR str, VARBINARY bytes,
+    NULL None."""
 
     fields: list[Field]
-    rows: list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]] | RowStream
     precision: str = "ms"
 
 

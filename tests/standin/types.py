@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity comparison: `t in INTEGER_TYPES` is on hot paths
 class TDType:
     code: int
     name: str

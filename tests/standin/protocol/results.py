@@ -20,17 +20,20 @@ class OpenResult:
         self.fields = result.fields
         self.precision = result.precision
         self._rows = result.rows
-        self._pos = 0
+        self._pos = 0  # read position when the rows are a plain list
         self._step = rows_per_block
         self.pending: bytes | None = None  # block announced by a legacy JSON ``fetch``
 
     def next_block(self) -> bytes | None:
         """The next raw block, or None once every row has been sent."""
-        if self._pos >= len(self._rows):
+        if isinstance(self._rows, list):
+            chunk = self._rows[self._pos:self._pos + self._step]
+            self._pos += len(chunk)
+        else:
+            chunk = self._rows.take(self._step)
+        if not chunk:
             self._rows = []  # release the rows; a finished result only answers "finished"
             return None
-        chunk = self._rows[self._pos:self._pos + self._step]
-        self._pos += len(chunk)
         return encode_block(self.fields, chunk)
 
     def describe(self) -> dict:

@@ -99,13 +99,15 @@ class Engine:
 
     def select(self, session: Session, stmt: A.Select) -> ResultSet:
         compiled = SelectCompiler(self.catalog, session.db, session.tz).compile(stmt)
+        converters = [(i, c) for i, c in enumerate(compiled.converters) if c is not None]
+
+        def convert(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+            return [_convert_row(row, converters) for row in rows]
+
         try:
-            rows = self.store.query(compiled.sql, compiled.params)
+            rows = self.store.stream(compiled.sql, compiled.params, convert if converters else None)
         except sqlite3.Error as exc:
             raise TDError(0x2661, f"Invalid SELECTed expression: {exc}") from None
-        converters = [(i, c) for i, c in enumerate(compiled.converters) if c is not None]
-        if converters and rows:
-            rows = [_convert_row(row, converters) for row in rows]
         return ResultSet(compiled.fields, rows, compiled.precision)
 
     def show(self, session: Session, stmt: A.Show) -> ResultSet:

@@ -10,6 +10,7 @@ omitted columns keep their old values (TDengine's NONE, as opposed to an explici
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from .. import types as T
 from .catalog import Column, Table
 
 Listener = Callable[[Table, list[Column], Sequence[tuple[Any, ...]]], None]
+Convert = Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]  # applied to each chunk of rows
 
 _AFFINITY = {T.FLOAT.code: "REAL", T.DOUBLE.code: "REAL", T.VARCHAR.code: "TEXT", T.NCHAR.code: "TEXT",
              T.JSON.code: "TEXT", T.VARBINARY.code: "BLOB", T.GEOMETRY.code: "BLOB"}
@@ -57,11 +59,13 @@ class Store:
         self.conn.create_aggregate("td_first", 2, _Aggregate)
         self.conn.create_aggregate("td_last", 2, _Last)
         self.listeners: list[Listener] = []
+        self._open_streams: weakref.WeakSet[SqliteRows] = weakref.WeakSet()
 
     # ------------------------------------------------------------ DDL
 
     def create(self, table: Table) -> None:
         """Create the sqlite tables behind a normal table or a supertable."""
+        self._settle_streams()
         cols = [f"{c.sql} {affinity(c)}" for c in table.columns[1:]]
         if table.kind == "normal":
             defs = [f"{table.ts.sql} INTEGER PRIMARY KEY", *cols]
@@ -75,6 +79,7 @@ class Store:
             f'CREATE TABLE "{table.tag_store}" (_tid INTEGER PRIMARY KEY, _tbname TEXT, {", ".join(tags)})')
 
     def add_child(self, child: Table, tag_values: Sequence[Any]) -> None:
+        self._settle_streams()
         tags = child.tags
         names = ", ".join(c.sql for c in tags)
         marks = ", ".join("?" for _ in tags)
@@ -82,6 +87,7 @@ class Store:
                           (child.tid, child.name, *tag_values))
 
     def drop(self, table: Table) -> None:
+        self._settle_streams()
         if table.kind == "child":
             self.conn.execute(f'DELETE FROM "{table.store}" WHERE _tid = ?', (table.tid,))
             self.conn.execute(f'DELETE FROM "{table.tag_store}" WHERE _tid = ?', (table.tid,))
@@ -96,6 +102,7 @@ class Store:
         """Write ``rows`` (values in ``columns`` order, first column the timestamp) to ``table``."""
         if not rows:
             return 0
+        self._settle_streams()
         with self.conn:  # one transaction per batch: far faster than one per row in autocommit
             self.conn.execute("BEGIN")
             self.conn.executemany(self._insert_sql(table, columns), rows)
@@ -120,3 +127,42 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, params).fetchall()
+
+    def stream(self, sql: str, params: Sequence[Any], convert: Convert | None) -> SqliteRows:
+        """Rows read from sqlite chunk by chunk, as the client fetches them."""
+        rows = SqliteRows(self.conn.execute(sql, params), convert)
+        self._open_streams.add(rows)
+        return rows
+
+    def _settle_streams(self) -> None:
+        """Read open streams to the end before a change: sqlite must not alter (or drop) a table
+        under an unfinished SELECT, and a result shows the data as it was when queried."""
+        for rows in list(self._open_streams):
+            rows.settle()
+        self._open_streams.clear()
+
+
+class SqliteRows:
+    """A sqlite cursor as a RowStream (see tests.standin.api)."""
+
+    def __init__(self, cursor: sqlite3.Cursor, convert: Convert | None) -> None:
+        self._cursor: sqlite3.Cursor | None = cursor
+        self._convert = convert
+        self._rest: list[tuple[Any, ...]] = []  # rows read ahead by settle()
+
+    def take(self, n: int) -> list[tuple[Any, ...]]:
+        if self._rest:
+            chunk, self._rest = self._rest[:n], self._rest[n:]
+            return chunk
+        if self._cursor is None:
+            return []
+        chunk = self._cursor.fetchmany(n)
+        if not chunk:
+            self._cursor = None
+        return self._convert(chunk) if self._convert and chunk else chunk
+
+    def settle(self) -> None:
+        if self._cursor is not None:
+            rest = self._cursor.fetchall()
+            self._rest += self._convert(rest) if self._convert and rest else rest
+            self._cursor = None
