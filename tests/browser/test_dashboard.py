@@ -79,7 +79,8 @@ def test_panel_change_survives_reload_and_reset_restores_default(stack: Stack, w
         const viewer = document.querySelector('[data-panel=tickers] perspective-viewer');
         await viewer.restore({group_by: ['client'], filter: [['volume', '>', 0]]});
     }""")
-    page.wait_for_function("() => (localStorage.getItem('prsp-viewer:panel:tickers') || '').includes('client')",
+    page.wait_for_function("() => (localStorage.getItem('prsp-viewer:panel:tickers') || '')"
+                           ".includes('client')",
                            timeout=10_000)
     page.reload()
     h.wait_live(page)
