@@ -87,3 +87,29 @@ def db_name(request: pytest.FixtureRequest) -> Iterator[str]:
                 conn.execute(f"DROP DATABASE IF EXISTS {name}")
             finally:
                 conn.close()
+
+
+@pytest.fixture
+def open_db(td: TDTarget, db_name: str) -> Iterator[Any]:
+    """Creates this test's database; returns ``open(**kw)`` for connections to it (closed afterwards).
+
+    The database is named in the DSN, so cursors and stmt v1 (which open sockets of their own)
+    use it too."""
+    admin = td.connect()
+    admin.execute(f"CREATE DATABASE {db_name}")
+    admin.close()
+    opened: list[Any] = []
+
+    def open_connection(**kw: Any) -> Any:
+        opened.append(td.connect(database=db_name, **kw))
+        return opened[-1]
+
+    yield open_connection
+    for connection in opened:
+        connection.close()
+
+
+@pytest.fixture
+def conn(open_db: Any) -> Any:
+    """A connection to this test's fresh (millisecond) database."""
+    return open_db()

@@ -40,16 +40,6 @@ def _values(row: tuple) -> str:
     return "(" + ", ".join(map(_sql_literal, row)) + ")"
 
 
-@pytest.fixture
-def conn(td, db_name):
-    """A connection to a fresh database, named in the DSN so that cursors (new sockets) use it too."""
-    admin = td.connect()
-    admin.execute(f"CREATE DATABASE {db_name}")
-    admin.close()
-    connection = td.connect(database=db_name)
-    yield connection
-    connection.close()
-
 
 def test_connect_and_create_database(td, db_name):
     """Handshake (version + conn) succeeds and a DDL statement reports 0 affected rows."""

@@ -24,14 +24,9 @@ def at(ms: int) -> datetime:
 
 
 @pytest.fixture
-def conn(td, db_name):
+def conn(open_db):
     """A UTC connection to a fresh millisecond database named in the DSN."""
-    admin = td.connect()
-    admin.execute(f"CREATE DATABASE {db_name}")
-    admin.close()
-    connection = td.connect(database=db_name, timezone="UTC")
-    yield connection
-    connection.close()
+    return open_db(timezone="UTC")
 
 
 def fetch(conn, sql: str) -> list[tuple]:

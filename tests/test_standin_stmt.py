@@ -11,16 +11,6 @@ STB_DDL = ("CREATE STABLE quotes (ts TIMESTAMP, client NCHAR(10), open FLOAT, hi
 STB_INSERT = "INSERT INTO ? USING quotes TAGS (?) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-@pytest.fixture
-def conn(td, db_name):
-    """A connection to a fresh database named in the DSN (stmt v1 opens its own socket to it)."""
-    admin = td.connect()
-    admin.execute(f"CREATE DATABASE {db_name}")
-    admin.close()
-    connection = td.connect(database=db_name)
-    yield connection
-    connection.close()
-
 
 def _quote_columns(ts: list[int], client: str, base: float) -> list:
     n = len(ts)

@@ -145,9 +145,18 @@ def watch(context: Any) -> Watched:
 # --- reading the dashboard --------------------------------------------------------------------
 
 def wait_live(page: Any, connections: int = 1, timeout: float = 30.0) -> None:
-    page.wait_for_function(
-        f"window.dashboard && dashboard.state === 'live' && dashboard.connections >= {connections}",
-        timeout=timeout * 1000)
+    """Waits until the status says live on the ``connections``-th websocket of this page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"window.dashboard && dashboard.state === 'live' && dashboard.connections >= {connections}",
+            timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        seen = page.evaluate("window.dashboard && [dashboard.state, dashboard.connections,"
+                             " Object.values(dashboard.panels).map((p) => p.name + ':' + p.state)]")
+        raise AssertionError(f"not live on connection {connections} within {timeout} s: "
+                             f"{status(page)} {seen}") from None
 
 
 def status(page: Any) -> dict[str, str]:
