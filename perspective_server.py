@@ -21,7 +21,7 @@ from tdpersp import config, reader_process, schema
 from tdpersp.feed import TableFeed
 from tdpersp.reader_process import ReaderOptions
 from tdpersp.tdconn import TaosConfig
-from tdpersp.web import make_app
+from tdpersp.web import ViewerSocket, close_sockets, make_app
 
 log = logging.getLogger("perspective_server")
 
@@ -56,7 +56,8 @@ async def serve(values: argparse.Namespace) -> int:
     exit_code = asyncio.get_running_loop().create_future()
     feed = TableFeed(table, pipe, on_reader_exit=lambda: exit_code.done() or exit_code.set_result(1))
     feed.start()
-    make_app(server, feed, values.perspective_table_name).listen(
+    open_sockets: set[ViewerSocket] = set()
+    http_server = make_app(server, feed, values.perspective_table_name, open_sockets).listen(
         values.perspective_port, address=values.perspective_host)
     log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",
              values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe())
@@ -64,6 +65,8 @@ async def serve(values: argparse.Namespace) -> int:
         asyncio.get_running_loop().add_signal_handler(
             signum, lambda: exit_code.done() or exit_code.set_result(0))
     code = await exit_code
+    http_server.stop()  # accept no new connections while shutting down
+    close_sockets(open_sockets)
     if code:
         log.error("the reader process ended unexpectedly (exit code %s)", reader.exitcode)
     reader.terminate()

@@ -70,7 +70,9 @@ class LazyConnection:
 
     def query(self, sql: str) -> list[tuple]:
         if self._conn is None:
-            self._conn = connect(self._cfg)
+            # No database in the DSN: queries name it, and a missing database is then a query
+            # error (0x0388) rather than a failed connect, which taosws reports less reliably.
+            self._conn = connect(self._cfg, use_database=False)
         try:
             return list(self._conn.query(sql))
         except taosws.Error:

@@ -62,19 +62,39 @@ class ViewerSocket(PerspectiveTornadoHandler):
     table through the user's browser; Tornado's own check (same host) plus file:// pages
     ("null" origin) is what this demo needs."""
 
+    def initialize(self, open_sockets: set[ViewerSocket], **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self.open_sockets = open_sockets  # so that a stopping server can say goodbye to each
+
     def check_origin(self, origin: str) -> bool:
         return origin == "null" or tornado.websocket.WebSocketHandler.check_origin(self, origin)
 
+    def open(self) -> None:
+        super().open()
+        self.open_sockets.add(self)
+
+    def on_close(self) -> None:
+        self.open_sockets.discard(self)
+        super().on_close()
+
+
+def close_sockets(open_sockets: set[ViewerSocket]) -> None:
+    """Close every viewer's websocket with "going away" (1001), so pages reconnect at once."""
+    for socket in list(open_sockets):
+        socket.close(1001, "server stopping")
+
 
 def make_app(
-    server: perspective.Server, feed: TableFeed, table_name: str, **settings: Any
+    server: perspective.Server, feed: TableFeed, table_name: str, open_sockets: set[ViewerSocket],
+    **settings: Any,
 ) -> tornado.web.Application:
     return tornado.web.Application(
         [
             (r"/", PageHandler),
             (r"/config\.json", ConfigHandler, {"feed": feed, "table_name": table_name}),
             (r"/perspective/(.*)", CorsStaticHandler, {"path": os.fspath(ASSETS)}),
-            (r"/websocket", ViewerSocket, {"perspective_server": ReadOnlyServer(server)}),
+            (r"/websocket", ViewerSocket,
+             {"perspective_server": ReadOnlyServer(server), "open_sockets": open_sockets}),
         ],
         websocket_ping_interval=20,  # keeps idle connections (and their grids) from going stale
         **settings,

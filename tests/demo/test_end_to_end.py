@@ -24,6 +24,7 @@ TABLE = "stock_values"
 @dataclass
 class Run:
     produced: int = 0
+    producing_seconds: float = 0.0
     delivered: int = 0
     first_row_latency: float = 0.0
     latencies: list[float] = field(default_factory=list)
@@ -83,7 +84,8 @@ def run_demo(standin: Any, database: str, *, rate: int, count: int, limit: int) 
         with Program("producer.py", env | {"PRODUCER_RATE": str(rate), "PRODUCER_COUNT": str(count)}) as prod:
             run = asyncio.run(watch_table(port, prod, count, timeout=60 + count / rate))
             assert prod.wait() == 0, prod.output
-            run.produced = int(prod.wait_for(r"done: (\d+) rows written").group(1))
+            done = prod.wait_for(r"done: (\d+) rows written in ([\d.]+) s")
+            run.produced, run.producing_seconds = int(done.group(1)), float(done.group(2))
         assert server.stop() == 0, server.output
     run.logs = f"--- producer.py\n{prod.output}\n--- perspective_server.py\n{server.output}"
     return run
@@ -108,7 +110,7 @@ def check_exact_newest_rows(run: Run, standin: Any, database: str, limit: int) -
 def report(name: str, run: Run) -> None:
     ordered = sorted(run.latencies)
     p95 = ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
-    print(f"\n{name}: produced {run.produced}, delivered {run.delivered}, "
+    print(f"\n{name}: produced {run.produced} in {run.producing_seconds} s, delivered {run.delivered}, "
           f"in Perspective {len(run.perspective_rows)}, first row after {run.first_row_latency:.3f} s, "
           f"newest-row latency p50 {ordered[len(ordered) // 2]:.3f} s p95 {p95:.3f} s")
 

@@ -1,0 +1,85 @@
+"""Pictures of the dashboard for the README: ``./venv/bin/python -m tests.browser.screenshots``.
+
+Starts the stand-in TDengine, producer.py and perspective_server.py (as the browser tests do),
+opens prsp-viewer.html in headless Chromium (/usr/bin/chromium), waits for data and writes:
+
+  imgs/dashboard.png            the served page (http://127.0.0.1:PORT/): grids and charts
+  imgs/dashboard-from-disk.png  the same file opened from disk: charts shown as pivots
+  imgs/panel-prices.png         the price-over-time chart alone
+  imgs/panel-tickers.png        the per-ticker pivot alone
+  imgs/reconnecting.png         the status line while perspective_server.py is down
+
+Everything runs locally and is stopped at the end. Options: ``--out DIR``, ``--seconds N``
+(how long the producer writes before the pictures; default 12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tests.browser import harness as h
+from tests.processes import REPO_ROOT, server_config
+
+
+def wait_for_rows(stack: h.Stack, rows: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while server_config(stack.port)["feed"]["delivered"] < rows:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server delivered fewer than {rows} rows in {timeout} s")
+        time.sleep(0.25)
+
+
+def take(out: Path, seconds: float) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def shot(target: object, name: str) -> None:
+        path = out / name
+        target.screenshot(path=str(path))  # type: ignore[attr-defined]
+        written.append(path)
+
+    with h.Stack(database="screenshots") as stack, h.chromium() as browser:
+        wait_for_rows(stack, int(seconds * h.PRODUCER_RATE), timeout=seconds * 3 + 20)
+        page = browser.new_page()
+        page.goto(stack.url)
+        h.wait_live(page)
+        h.wait_grid_rows(page, "trades", minimum=5)
+        page.wait_for_timeout(1500)  # let the charts finish their first frame
+        shot(page, "dashboard.png")
+        shot(page.locator("[data-panel=prices]"), "panel-prices.png")
+        shot(page.locator("[data-panel=tickers]"), "panel-tickers.png")
+
+        stack.stop_server()
+        page.wait_for_function("dashboard.state !== 'live'", timeout=10_000)
+        shot(page.locator("header"), "reconnecting.png")
+        stack.start_server()
+        h.wait_live(page, connections=2)
+
+        disk = browser.new_page()
+        disk.goto(stack.file_url)
+        h.wait_live(disk)
+        h.wait_grid_rows(disk, "prices", minimum=2)
+        disk.wait_for_timeout(500)
+        shot(disk, "dashboard-from-disk.png")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "imgs", help="folder for the PNGs")
+    parser.add_argument("--seconds", type=float, default=12.0, help="seconds of data before the pictures")
+    args = parser.parse_args(argv)
+    if h.CHROMIUM is None:
+        print("no Chromium binary found (apt-get install chromium)", file=sys.stderr)
+        return 1
+    for path in take(args.out, args.seconds):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
