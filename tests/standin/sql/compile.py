@@ -101,7 +101,9 @@ class SelectCompiler:
         if table.kind == "normal":
             self._add(scope, "tbname", Typed(_quote(table.name), T.VARCHAR, 192))
             return scope
-        scope.from_sql += f' JOIN "{table.tag_store}" AS g ON g._tid = d._tid'
+        # Subtables (few) outside, their rows (many) inside: each subtable's rows are one range of
+        # the data table's (_tid, ts) key, with no tag lookup per row. CROSS JOIN fixes that order.
+        scope.from_sql = f'"{table.tag_store}" AS g CROSS JOIN "{table.store}" AS d ON g._tid = d._tid'
         for tag in table.tags:
             typed = Typed(f"g.{tag.sql}", tag.type, tag.length)
             self._add(scope, tag.name, typed, star=table.kind == "super")
