@@ -1,6 +1,6 @@
 """Throughput of the stand-in through the real taosws client.
 
-    ./venv/bin/python bench/standin_throughput.py [--rows 200000] [--tables 10] [--batch 10000]
+    ./venv/bin/python bench/standin_throughput.py [--rows 200000] [--tables 10] [--batch 10000] [--repeat 3]
 
 Starts ``python -m tests.standin`` as a subprocess, inserts rows shaped like the producer's
 (supertable ``quotes`` with one subtable per ticker, microsecond precision) with stmt v1 and with
@@ -11,6 +11,7 @@ stmt2, then reads them back, and prints rows/s for each. Targets on the 2-core d
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -94,6 +95,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="rows per insert method")
     parser.add_argument("--tables", type=int, default=10, help="subtables (tickers)")
     parser.add_argument("--batch", type=int, default=10_000, help="rows per execute()")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each measurement (shared machines are noisy)")
     args = parser.parse_args()
     with StandInProcess() as standin:
         admin = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
@@ -102,15 +105,19 @@ def main() -> int:
         conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata",
                               database="bench")
         conn.execute(STB)
-        report = []
-        n, secs = bench_stmt_v1(conn, args.rows, args.tables, args.batch, T0_US)
-        report.append(("insert stmt v1", n, secs))
-        n, secs = bench_stmt2(conn, args.rows, args.tables, args.batch, T0_US + 10**9)
-        report.append(("insert stmt2", n, secs))
-        n, secs = bench_query(conn)
-        report.append(("query SELECT *", n, secs))
-        for label, n, secs in report:
-            print(f"{label:16s} {n:>9,d} rows in {secs:6.2f} s = {n / secs:>10,.0f} rows/s")
+        runs: dict[str, list[tuple[int, float]]] = {
+            "insert stmt v1": [], "insert stmt2": [], "query SELECT *": []}
+        for k in range(args.repeat):
+            offset = T0_US + 2 * k * 10**9  # fresh timestamps: every run writes new rows
+            runs["insert stmt v1"].append(bench_stmt_v1(conn, args.rows, args.tables, args.batch, offset))
+            runs["insert stmt2"].append(bench_stmt2(conn, args.rows, args.tables, args.batch, offset + 10**9))
+        for _ in range(args.repeat):
+            runs["query SELECT *"].append(bench_query(conn))
+        for label, results in runs.items():
+            rates = sorted(n / secs for n, secs in results)
+            print(f"{label:16s} {results[-1][0]:>9,d} rows a run: "
+                  f"median {statistics.median(rates):>9,.0f} rows/s "
+                  f"(min {rates[0]:,.0f}, max {rates[-1]:,.0f}, {len(rates)} runs)")
     return 0
 
 

@@ -16,6 +16,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import tornado.ioloop
 import tornado.websocket
 
 from tests.standin.api import Affected, ResultSet, Session
@@ -210,6 +211,9 @@ class ProtocolHandler(tornado.websocket.WebSocketHandler):
         if opened is None:
             raise TDError(ADAPTER_ERROR, "result is nil")
         self._send(frames.fetch_reply(request.req_id, request.id, opened.next_block()))
+        # Encode the following block while this one travels and the client decodes it: the client
+        # asks for blocks one at a time, so otherwise the stand-in idles for every round trip.
+        tornado.ioloop.IOLoop.current().add_callback(opened.prefetch)
 
     def _json_query(self, args: dict) -> dict:
         return self._run_sql(str(args.get("sql", "")))

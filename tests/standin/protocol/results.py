@@ -23,9 +23,18 @@ class OpenResult:
         self._pos = 0  # read position when the rows are a plain list
         self._step = rows_per_block
         self.pending: bytes | None = None  # block announced by a legacy JSON ``fetch``
+        self._ready: bytes | None = None  # the next block, encoded ahead by prefetch()
+
+    def prefetch(self) -> None:
+        if self._ready is None:
+            self._ready = self._encode_next()
 
     def next_block(self) -> bytes | None:
         """The next raw block, or None once every row has been sent."""
+        block, self._ready = self._ready, None
+        return block if block is not None else self._encode_next()
+
+    def _encode_next(self) -> bytes | None:
         if isinstance(self._rows, list):
             chunk = self._rows[self._pos:self._pos + self._step]
             self._pos += len(chunk)
