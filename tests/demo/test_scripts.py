@@ -1,0 +1,53 @@
+"""install.sh and docker.sh: their help, their refusals and their messages when Docker is missing.
+
+Starting TDengine in Docker cannot be tested here (no Docker engine on these machines); what is
+tested is everything these scripts decide before that.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.processes import REPO_ROOT
+
+
+def run(script: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": path} if path is not None else None
+    return subprocess.run([str(REPO_ROOT / script), *args], capture_output=True, text=True, timeout=60,
+                          env=env, cwd=REPO_ROOT)
+
+
+@pytest.mark.parametrize("script", ["install.sh", "docker.sh"])
+def test_help_and_unknown_options(script) -> None:
+    """Guards the scripts' interface: --help explains and exits 0, a typo exits non-zero and says so."""
+    helped = run(script, "--help")
+    assert helped.returncode == 0 and "Usage:" in helped.stdout
+    typo = run(script, "--benchmrak")
+    assert typo.returncode != 0 and "unknown option: --benchmrak" in typo.stderr
+
+
+def test_install_refuses_edit_profile_alone() -> None:
+    """Guards the promise that no shell profile is edited unless the native client is asked for."""
+    result = run("install.sh", "--edit-profile")
+    assert result.returncode != 0 and "--edit-profile only goes with --native-client" in result.stderr
+
+
+def test_docker_missing_is_named(tmp_path) -> None:
+    """Guards the first thing a newcomer without Docker sees: what is missing, and a non-zero exit."""
+    (tmp_path / "bash").symlink_to(shutil.which("bash"))  # a PATH with bash and nothing else
+    result = run("docker.sh", "--status", path=str(tmp_path))
+    assert result.returncode == 1
+    assert "docker is not installed" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client on this machine")
+def test_docker_engine_not_running_is_named() -> None:
+    """Guards the message for a docker client without a running engine (the case on CI machines)."""
+    if subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0:
+        pytest.skip("a Docker engine is running here: the error path cannot be reached")
+    result = run("docker.sh", "--no-pull")
+    assert result.returncode == 1
+    assert "the Docker engine is not running" in result.stderr
