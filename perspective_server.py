@@ -40,21 +40,33 @@ SETTINGS = (
 )
 
 
-async def serve(values: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM (exit 0) or until the reader process dies (exit 1)."""
-    cfg = TaosConfig.from_settings(values)
-    server = perspective.Server()
-    table = server.new_local_client().table(
-        schema.PERSPECTIVE_SCHEMA, limit=values.perspective_table_limit, name=values.perspective_table_name
-    )
-    options = ReaderOptions(
+def make_table(server: perspective.Server, values: argparse.Namespace) -> perspective.Table:
+    """The seed's limited table: it keeps the newest PERSPECTIVE_TABLE_LIMIT rows."""
+    return server.new_local_client().table(
+        schema.PERSPECTIVE_SCHEMA, limit=values.perspective_table_limit, name=values.perspective_table_name)
+
+
+def reader_options(values: argparse.Namespace) -> ReaderOptions:
+    return ReaderOptions(
         initial_rows=values.perspective_table_limit,
         lookback=int(values.perspective_lookback * schema.TICKS_PER_MS),
         refresh=values.perspective_refresh_rate / 1000,
     )
-    reader, pipe = reader_process.start(cfg, options)
-    exit_code = asyncio.get_running_loop().create_future()
-    feed = TableFeed(table, pipe, on_reader_exit=lambda: exit_code.done() or exit_code.set_result(1))
+
+
+async def serve(values: argparse.Namespace) -> int:
+    """Run until SIGINT/SIGTERM (exit 0) or until the reader process dies (exit 1)."""
+    cfg = TaosConfig.from_settings(values)
+    server = perspective.Server()
+    table = make_table(server, values)
+    reader, pipe = reader_process.start(cfg, reader_options(values))
+    exit_code: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def finish(code: int) -> None:
+        if not exit_code.done():
+            exit_code.set_result(code)
+
+    feed = TableFeed(table, pipe, on_reader_exit=lambda: finish(1))
     feed.start()
     open_sockets: set[ViewerSocket] = set()
     http_server = make_app(server, feed, values.perspective_table_name, open_sockets).listen(
@@ -62,8 +74,7 @@ async def serve(values: argparse.Namespace) -> int:
     log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",
              values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe())
     for signum in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(
-            signum, lambda: exit_code.done() or exit_code.set_result(0))
+        asyncio.get_running_loop().add_signal_handler(signum, finish, 0)
     code = await exit_code
     http_server.stop()  # accept no new connections while shutting down
     close_sockets(open_sockets)
