@@ -97,7 +97,11 @@ def _finished(plan: Plan, written: int, elapsed: float) -> bool:
 
 def open_writer(cfg: TaosConfig) -> TradeWriter:
     """Connect, create what is missing (also after TDengine lost it), prepare the INSERT."""
-    ensure_schema(connect(cfg, use_database=False), cfg)
+    admin = connect(cfg, use_database=False)  # the database may not exist yet
+    try:
+        ensure_schema(admin, cfg)
+    finally:
+        admin.close()
     return TradeWriter(connect(cfg), cfg)
 
 

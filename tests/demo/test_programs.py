@@ -137,3 +137,14 @@ def test_port_in_use_is_a_clear_error() -> None:
             assert second.wait(timeout=30) == 1
             assert f"cannot listen on 127.0.0.1:{port}" in second.output
         first.stop()
+
+
+def test_producer_refuses_a_millisecond_database(standin, db_name) -> None:
+    """Guards against writing microsecond timestamps into a millisecond database, where they would
+    be read as dates thousands of years ahead: the producer names the problem and writes nothing."""
+    conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+    conn.execute(f"CREATE DATABASE {db_name} PRECISION 'ms'")
+    with Program("producer.py", taos_env(standin.host, standin.port, database=db_name)) as prod:
+        assert prod.wait(timeout=60) == 1
+    assert f"database '{db_name}' has precision 'ms'" in prod.output
+    assert next(iter(conn.query(f"SHOW {db_name}.STABLES")), None) is None
