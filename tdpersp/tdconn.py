@@ -53,13 +53,20 @@ def error_text(err: BaseException) -> str:
     return str(err).replace("Internal error: ", "").replace("`", "")
 
 
+def is_connection_error(err: BaseException) -> bool:
+    """Unreachable or dropped (worth waiting for), as opposed to refused (e.g. a bad password)."""
+    text = str(err).lower()
+    return "0xe001" in text or "0xe002" in text or "closed" in text or (
+        "connection" in text and "0x0357" not in text)
+
+
 def is_missing_table(err: BaseException) -> bool:
     text = str(err)
     return "0x2662" in text or "0x2603" in text or "0x0388" in text
 
 
 class LazyConnection:
-    """A connection that opens on first use and is dropped on any error, to be reopened later.
+    """A connection that opens on first use and is dropped when it breaks, to be reopened later.
 
     Readers keep their state (watermark, seen keys) across TDengine restarts by holding one of
     these instead of a raw connection."""
@@ -75,8 +82,9 @@ class LazyConnection:
             self._conn = connect(self._cfg, use_database=False)
         try:
             return list(self._conn.query(sql))
-        except taosws.Error:
-            self.close()
+        except taosws.Error as err:
+            if is_connection_error(err):  # a SQL error (e.g. no such table) keeps the connection
+                self.close()
             raise
 
     def close(self) -> None:

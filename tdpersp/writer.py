@@ -9,7 +9,7 @@ from collections.abc import Callable
 import taosws
 
 from tdpersp import schema
-from tdpersp.tdconn import TaosConfig, error_text
+from tdpersp.tdconn import TaosConfig, error_text, is_connection_error
 from tdpersp.trades import Batch
 
 log = logging.getLogger("producer")
@@ -101,15 +101,10 @@ class ResilientWriter:
                 return self._writer.write(batch)
             except taosws.Error as err:
                 self._writer = None
-                if self._should_stop() or (fresh and not _is_connection_error(err)):
+                if self._should_stop() or (fresh and not is_connection_error(err)):
                     raise
                 log.warning("TDengine write failed (%s); retrying the same %d rows", error_text(err),
                             len(batch))
                 if fresh:  # TDengine is unreachable: wait; a stale connection is replaced at once
                     time.sleep(self._retry_every)
 
-
-def _is_connection_error(err: BaseException) -> bool:
-    """Unreachable or dropped (worth waiting for), as opposed to refused (e.g. a bad password)."""
-    text = str(err).lower()
-    return "0xe001" in text or "closed" in text or ("connection" in text and "0x0357" not in text)
