@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ class TradeWriter:
 
     def __init__(self, conn: taosws.Connection, cfg: TaosConfig) -> None:
         self._table = cfg.table
+        self._conn = conn
         self._stmt = conn.stmt2_statement()
         self._stmt.prepare(schema.insert_sql(cfg.database, cfg.table))
 
@@ -56,6 +58,10 @@ class TradeWriter:
         params = [self._bind(batch, ticker, rows) for ticker, rows in batch.by_ticker().items()]
         self._stmt.bind(params)
         return self._stmt.execute()
+
+    def close(self) -> None:
+        with contextlib.suppress(taosws.Error):  # a broken connection has nothing left to close
+            self._conn.close()
 
     def _bind(self, batch: Batch, ticker: str, rows: list[int]) -> object:
         def pick(values: list) -> list:
@@ -100,7 +106,9 @@ class ResilientWriter:
                     self._writer = self._open()
                 return self._writer.write(batch)
             except taosws.Error as err:
-                self._writer = None
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
                 if self._should_stop() or (fresh and not is_connection_error(err)):
                     raise
                 log.warning("TDengine write failed (%s); retrying the same %d rows", error_text(err),

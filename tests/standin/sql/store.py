@@ -149,10 +149,12 @@ class SqliteRows:
         self._cursor: sqlite3.Cursor | None = cursor
         self._convert = convert
         self._rest: list[tuple[Any, ...]] = []  # rows read ahead by settle()
+        self._rest_pos = 0
 
     def take(self, n: int) -> list[tuple[Any, ...]]:
-        if self._rest:
-            chunk, self._rest = self._rest[:n], self._rest[n:]
+        if self._rest_pos < len(self._rest):
+            chunk = self._rest[self._rest_pos:self._rest_pos + n]
+            self._rest_pos += len(chunk)
             return chunk
         if self._cursor is None:
             return []
