@@ -192,6 +192,7 @@ class SelectItem:
 class OrderItem:
     expr: Expr
     desc: bool
+    nulls_first: bool | None = None  # None: TDengine's default (first when ASC, last when DESC)
 
 
 @dataclass
@@ -202,6 +203,8 @@ class Select:
     where: Expr | None = None
     group_by: list[Expr] = field(default_factory=list)
     partition_by: list[Expr] = field(default_factory=list)
+    interval: Dur | None = None  # INTERVAL(...) window: see sql/window.py
+    interval_offset: Dur | None = None
     order_by: list[OrderItem] = field(default_factory=list)
     limit: int | None = None
     offset: int = 0

@@ -17,13 +17,14 @@ from .. import types as T
 from ..api import Field
 from ..errors import INVALID_FUNCTION, TDError, invalid_column
 from . import ast as A
+from . import window
 from .catalog import Catalog, Table
 from .timeparse import duration_ticks, now_ticks, parse_datetime, today_ticks
 from .values import from_storage_u64
 
 VERSION = "3.3.6.0"
 NAME_LEN = 64  # TDengine truncates result column names to TSDB_COL_NAME_LEN - 1
-AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last", "spread")
+AGGREGATES = ("count", "sum", "avg", "min", "max", "first", "last", "spread", "stddev")
 _ARITH = ("+", "-", "*", "/", "%")
 _COMPARE = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -141,6 +142,7 @@ class SelectCompiler:
 
     def compile(self, stmt: A.Select) -> Compiled:
         scope = self.scope_for(stmt)
+        window_start = self.add_window_columns(stmt, scope) if stmt.interval is not None else None
         ex = ExprCompiler(self, scope)
         outputs: list[tuple[str, Typed]] = []
         for item in stmt.items:
@@ -159,11 +161,19 @@ class SelectCompiler:
             where.append(ex.compile(stmt.where).sql)
         if where:
             sql += " WHERE " + " AND ".join(f"({w})" for w in where)
-        groups = list(stmt.group_by) + (list(stmt.partition_by) if ex.aggregated else [])
+        grouped = window_start is not None or ex.aggregated
+        keys = list(stmt.group_by) + (list(stmt.partition_by) if grouped else [])
+        groups = [ex.compile(g).sql for g in keys]
+        if window_start is not None:
+            groups.append(window_start)
+        if groups and grouped:
+            window.check_grouped_items(stmt)
         if groups:
-            sql += " GROUP BY " + ", ".join(ex.compile(g).sql for g in groups)
+            sql += " GROUP BY " + ", ".join(groups)
         if stmt.order_by:
             sql += " ORDER BY " + ", ".join(self.order_sql(ex, o, outputs, stmt) for o in stmt.order_by)
+        elif window_start is not None:  # windows come in time order within each partition
+            sql += " ORDER BY " + ", ".join(groups)
         if stmt.limit is not None or stmt.offset:
             sql += f" LIMIT {int(stmt.limit if stmt.limit is not None else -1)} OFFSET {int(stmt.offset)}"
         fields = [make_field(name, typed) for name, typed in outputs]
@@ -171,9 +181,21 @@ class SelectCompiler:
         return Compiled(sql, self.params, fields, converters, scope.precision)
 
     @staticmethod
+    def add_window_columns(stmt: A.Select, scope: Scope) -> str:
+        """The window pseudo-columns of an INTERVAL query; returns the window-start expression."""
+        start = window.window_start_sql(stmt, scope.ts, scope.precision)
+        width = window.width_ticks(stmt, scope.precision)
+        scope.cols["_wstart"] = Typed(start, T.TIMESTAMP, 8)
+        scope.cols["_wend"] = Typed(f"({start} + {width})", T.TIMESTAMP, 8)
+        scope.cols["_wduration"] = Typed(str(width), T.BIGINT, 8)
+        return start
+
+    @staticmethod
     def order_sql(ex: ExprCompiler, item: A.OrderItem, outputs: list[tuple[str, Typed]],
                   stmt: A.Select) -> str:
         direction = " DESC" if item.desc else ""
+        if item.nulls_first is not None:
+            direction += " NULLS FIRST" if item.nulls_first else " NULLS LAST"
         expr = item.expr
         if isinstance(expr, A.Lit) and expr.kind == "int":
             if not 1 <= int(expr.value) <= len(outputs):
@@ -208,6 +230,8 @@ class ExprCompiler:
         if node.qual is not None and node.qual not in self.scope.names:
             raise invalid_column(node.name)
         typed = self.scope.cols.get(node.name)
+        if typed is None and node.name in window.PSEUDO_COLUMNS:
+            raise window.misplaced_pseudo_column()
         if typed is None:
             raise invalid_column(node.name)
         return typed
@@ -337,6 +361,8 @@ class ExprCompiler:
             return Typed(f"SUM({arg.sql})", T.UBIGINT if unsigned else T.BIGINT, 8)
         if name == "avg":
             return Typed(f"AVG({arg.sql})", T.DOUBLE, 8)
+        if name == "stddev":  # TDengine's STDDEV is the population standard deviation
+            return Typed(f"td_stddev({arg.sql})", T.DOUBLE, 8)
         if name == "spread":
             return Typed(f"CAST(MAX({arg.sql}) - MIN({arg.sql}) AS REAL)", T.DOUBLE, 8)
         if name in ("min", "max"):

@@ -12,6 +12,7 @@ from typing import Any
 from .. import types as T
 from ..errors import incomplete_sql, syntax_error
 from . import ast as A
+from . import window
 from .lexer import Token, tokenize
 
 _TYPES = {
@@ -312,6 +313,8 @@ class Parser:
         if self.accept_kw("partition"):
             self.expect_kw("by")
             stmt.partition_by = self.expr_list()
+        if self.accept_kw("interval"):
+            stmt.interval, stmt.interval_offset = window.interval_clause(self)
         if self.accept_kw("group"):
             self.expect_kw("by")
             stmt.group_by = self.expr_list()
@@ -353,9 +356,10 @@ class Parser:
         desc = bool(self.accept_kw("desc"))
         if not desc:
             self.accept_kw("asc")
+        nulls_first = None
         if self.accept_kw("nulls"):
-            self.expect_kw("first", "last")
-        return A.OrderItem(expr, desc)
+            nulls_first = self.expect_kw("first", "last").value == "first"
+        return A.OrderItem(expr, desc, nulls_first)
 
     def select_item(self) -> A.SelectItem:
         start = self.tok

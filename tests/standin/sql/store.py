@@ -51,6 +51,24 @@ class _Last(_Aggregate):
     later = True
 
 
+class _StdDev:
+    """STDDEV: population standard deviation (Welford's update keeps it accurate); NULLs ignored."""
+
+    def __init__(self) -> None:
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def step(self, value: Any) -> None:
+        if value is None:
+            return
+        self.n += 1
+        delta = value - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (value - self.mean)
+
+    def finalize(self) -> float | None:
+        return (self.m2 / self.n) ** 0.5 if self.n else None
+
+
 class Store:
     def __init__(self) -> None:
         self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
@@ -58,6 +76,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode = OFF")  # TDengine's LIKE is case-sensitive
         self.conn.create_aggregate("td_first", 2, _Aggregate)
         self.conn.create_aggregate("td_last", 2, _Last)
+        self.conn.create_aggregate("td_stddev", 1, _StdDev)
         self.listeners: list[Listener] = []
         self._open_streams: weakref.WeakSet[SqliteRows] = weakref.WeakSet()
 

@@ -1,0 +1,170 @@
+"""A Perspective virtual server over TDengine: every row ever written, pivoted by TDengine.
+
+perspective-python's `VirtualServer` turns what a viewer asks (group-by, split-by, filters,
+sorts, scrolling) into calls on a handler; this handler answers them with TDengine SQL over
+`taosws` (see `history_sql` for the SQL, `history_views` for how answers become views). It is
+read-only by construction: it never writes, and creates nothing in TDengine.
+
+`taosws` holds the GIL while it waits, so this runs in its own process (`history_process`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from perspective.virtual_servers import VirtualServerHandler
+
+from tdpersp import history_sql as S
+from tdpersp.history_sql import Column, TableInfo, Unsupported
+from tdpersp.history_views import FlatView, GroupView, parse_config
+
+log = logging.getLogger("perspective_server.history")
+Query = Callable[[str], list[tuple]]
+
+
+def features() -> dict[str, Any]:
+    """What the viewer offers: only what `history_sql` translates."""
+    aggregates = {
+        "integer": list(S.NUMBER_AGGREGATES), "float": list(S.NUMBER_AGGREGATES),
+        "string": list(S.OTHER_AGGREGATES), "boolean": list(S.OTHER_AGGREGATES),
+        "datetime": list(S.DATETIME_AGGREGATES), "date": list(S.OTHER_AGGREGATES),
+    }
+    return {
+        "group_by": True,
+        "split_by": True,
+        "sort": True,
+        "expressions": True,  # only bucket("<timestamp>", 'Nm') in a group-by; the rest is refused
+        "group_rollup_mode": ["rollup", "flat"],
+        "filter_ops": {k: list(v) for k, v in S.FILTER_OPS.items()},
+        "aggregates": aggregates,
+    }
+
+
+def describe_table(query: Query, db: str, table: str) -> TableInfo:
+    """Columns (tags included, `tbname` for supertables) and timestamp precision of `db`.`table`."""
+    rows = query(f"DESCRIBE {S.ident(db)}.{S.ident(table)}")
+    columns = [Column(str(r[0]), str(r[1]), S.PSP_TYPES[str(r[1])], str(r[3]) == "TAG")
+               for r in rows if str(r[1]) in S.PSP_TYPES]
+    is_super = any(c.is_tag for c in columns)
+    if is_super:
+        columns.append(Column("tbname", "VARCHAR", "string", is_tag=True, pseudo=True))
+    return TableInfo(db, table, tuple(columns), _precision(query, db), is_super)
+
+
+def _precision(query: Query, db: str) -> str:
+    result = query("SHOW DATABASES")
+    # SHOW DATABASES' columns: name first; precision is the column holding 'ms'/'us'/'ns'.
+    for row in result:
+        if row[0] == db:
+            for value in row:
+                if value in S.TICKS_PER_MS:
+                    return str(value)
+    raise Unsupported(f"database {db!r} not found")
+
+
+class HistoryHandler(VirtualServerHandler):
+    """One viewer connection's handler. `tables` maps hosted names to `(database, table)`."""
+
+    def __init__(self, query: Query, tables: dict[str, tuple[str, str]]) -> None:
+        self.query = query
+        self.tables = tables
+        self._info: dict[str, TableInfo] = {}
+        self.views: dict[str, FlatView | GroupView] = {}
+
+    def table(self, name: str) -> TableInfo:
+        """Described on first use (the producer may create the table after the server starts)."""
+        if name not in self._info:
+            if name not in self.tables:
+                raise Unsupported(f"unknown table {name!r}")
+            self._info[name] = describe_table(self.query, *self.tables[name])
+        return self._info[name]
+
+    def get_features(self) -> dict[str, Any]:
+        return features()
+
+    def get_hosted_tables(self) -> list[str]:
+        return list(self.tables)
+
+    def table_schema(self, table_name: str, config: Any = None) -> dict[str, str]:
+        return {c.name: c.psp_type for c in self.table(table_name).columns}
+
+    def table_size(self, table_name: str) -> int:
+        info = self.table(table_name)
+        return int(self.query(S.count_sql(info, ""))[0][0])
+
+    def table_describe(self, table_name: str, config: dict[str, Any]) -> dict[str, Any]:
+        """The view's schema without querying rows; a refused config comes back as its message."""
+        try:
+            spec = parse_config(self.table(table_name), config)
+        except Unsupported as err:
+            return {"config_error": str(err)}
+        expression_schema = {name: "datetime" for name in config.get("expressions") or {}}
+        if spec.grouped:
+            schema = {c.name: S.aggregate_sql(c, spec.aggregates[c.name])[1] for c in spec.columns}
+        else:
+            schema = {c.name: c.psp_type for c in spec.columns}
+        return {"expression_schema": expression_schema, "view_schema": schema}
+
+    def table_make_view(self, table_name: str, view_name: str, config: dict[str, Any]) -> None:
+        spec = parse_config(self.table(table_name), config)
+        view: FlatView | GroupView = GroupView(spec, self.query) if spec.grouped else FlatView(spec, self.query)
+        view.load()
+        self.views[view_name] = view
+
+    def view_delete(self, view_name: str) -> None:
+        self.views.pop(view_name, None)
+
+    def view_schema(self, view_name: str, config: Any = None) -> dict[str, str]:
+        view = self.views[view_name]
+        return view.column_types() if isinstance(view, GroupView) else view.schema()
+
+    def view_size(self, view_name: str) -> int:
+        return self.views[view_name].size
+
+    def view_column_size(self, view_name: str, config: Any = None) -> int:
+        return len(self.views[view_name].column_names())
+
+    def view_get_min_max(self, view_name: str, column_name: str, config: Any = None) -> tuple[Any, Any]:
+        view = self.views[view_name]
+        if isinstance(view, GroupView):  # over the leaf groups, as Perspective's own tables do
+            depth = len(view.spec.group_by)
+            values = [r.values.get(column_name) for r in view.rows if len(r.path) == depth]
+        else:
+            column = view.spec.table.column(column_name.rsplit("|", 1)[-1])
+            sql = (f"SELECT MIN({S.value_sql(column)}), MAX({S.value_sql(column)}) "
+                   f"FROM {view.spec.table.source}{view.spec.where}")
+            values = [view.spec.value(v, column.psp_type) for v in self.query(sql)[0]]
+        present = [v for v in values if v is not None]
+        return (min(present), max(present)) if present else (None, None)
+
+    def view_get_data(self, view_name: str, config: Any, schema: Any, viewport: dict[str, Any],
+                      data: Any) -> None:
+        view = self.views[view_name]
+        start = viewport.get("start_row") or 0
+        end = min(viewport.get("end_row") or view.size, view.size)
+        first_col, last_col = viewport.get("start_col") or 0, viewport.get("end_col")
+        if isinstance(view, GroupView):
+            _write_groups(view, start, end, first_col, last_col, data)
+        else:
+            names, rows = view.rows(start, end)
+            types = view.schema()
+            for name in names[first_col:last_col]:
+                index = names.index(name)
+                for ridx, row in enumerate(rows):
+                    data.set_col(types[name], name, ridx, row[index], None)
+
+
+def _write_groups(view: GroupView, start: int, end: int, first_col: int, last_col: int | None,
+                  data: Any) -> None:
+    types = view.column_types()
+    names = view.column_names()[first_col:last_col]
+    keys = view.spec.group_by
+    for ridx, row in enumerate(view.rows[start:end]):
+        grouping = view.grouping_id(row)
+        for level, key in enumerate(keys):
+            value = row.path[level] if level < len(row.path) else None
+            data.set_col(key.psp_type, f"__ROW_PATH_{level}__", ridx, value, grouping)
+        for name in names:
+            data.set_col(types[name], name, ridx, row.values.get(name), grouping)
