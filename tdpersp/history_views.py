@@ -61,7 +61,8 @@ def parse_config(table: TableInfo, config: dict[str, Any]) -> ViewSpec:
         raise Unsupported("window functions are not supported by the TDengine history")
     expressions = dict(config.get("expressions") or {})
     group_by = [_group_key(table, name, expressions) for name in config.get("group_by") or []]
-    for name in expressions:
+    for name, expression in expressions.items():
+        S.parse_bucket(expression, table)  # refuses anything but a time bucket
         if name not in (config.get("group_by") or []):
             raise Unsupported(f"expression {name!r} can only be used as a group-by (a time bucket)")
     columns = [table.column(c) for c in config.get("columns") or [] if c is not None and c not in expressions]

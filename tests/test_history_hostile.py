@@ -1,0 +1,80 @@
+"""Hostile names and values reach TDengine quoted and escaped, and refused configs say why.
+
+Guards `history_sql.ident`/`literal`/`like_literal`: a column named like SQL, filter values full
+of quotes, backslashes and wildcards must match exactly what Perspective's own engine matches,
+and must not change anything in TDengine. Also guards the refusals (expressions other than time
+buckets, aggregates TDengine cannot compute) reaching the user as clear messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import perspective
+import pytest
+
+from tdpersp import history_sql as S
+from tdpersp.history import HistoryHandler
+from tdpersp.tdconn import LazyConnection, TaosConfig
+
+NAMES = ("select", "a b", "it's", 'say "hi"', "--x", "; drop database x", "ünï")
+VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP DATABASE hostile; --", "\\'", 'q"q', "%", "_")
+
+
+@pytest.fixture(scope="module")
+def tables(shared_standin: Any) -> tuple[Any, Any, Any]:
+    cfg = TaosConfig(shared_standin.host, shared_standin.port, shared_standin.user, shared_standin.password,
+                     "hostile", "t")
+    query = LazyConnection(cfg).query
+    query("CREATE DATABASE IF NOT EXISTS hostile PRECISION 'ms'")
+    columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
+    query(f"CREATE TABLE hostile.t (ts TIMESTAMP, {columns})")
+    for i, value in enumerate(VALUES * 2):
+        cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
+        query(f"INSERT INTO hostile.t VALUES ({1_000 + i}, {cells})")
+    handler = HistoryHandler(query, {"hostile": ("hostile", "t")})
+    virtual = perspective.VirtualServer(handler)
+    client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
+    history = client.open_table("hostile")
+    rows = query(f"SELECT CAST(ts AS BIGINT), {', '.join(S.ident(n) for n in NAMES)} FROM hostile.t ORDER BY ts")
+    reference = perspective.Server().new_local_client().table(history.schema())
+    reference.update([dict(zip(["ts", *NAMES], row)) for row in rows])
+    return history, reference, query
+
+
+@pytest.mark.parametrize("op", ["==", "!=", "contains", "begins with", "ends with", "in"])
+@pytest.mark.parametrize("value", VALUES)
+def test_hostile_filter_values_match_exactly(tables: tuple[Any, Any, Any], op: str, value: str) -> None:
+    """Each hostile value selects the same rows as in Perspective's engine; TDengine is untouched."""
+    history, reference, query = tables
+    argument: Any = [value] if op == "in" else value
+    for name in NAMES:
+        config = {"columns": list(NAMES), "filter": [[name, op, argument]], "sort": [[name, "asc"]]}
+        assert history.view(**config).to_columns() == reference.view(**config).to_columns(), name
+    assert query("SELECT COUNT(*) FROM hostile.t")[0][0] == 2 * len(VALUES)
+
+
+def test_hostile_names_group_and_sort(tables: tuple[Any, Any, Any]) -> None:
+    """Names that are SQL keywords or contain quotes work as group-by and sort columns."""
+    history, reference, _ = tables
+    config = {"group_by": [NAMES[0], NAMES[2]], "columns": [NAMES[3]], "sort": [[NAMES[1], "desc"]]}
+    assert history.view(**config).to_columns() == reference.view(**config).to_columns()
+
+
+def test_backtick_in_a_name_is_refused() -> None:
+    """TDengine has no escape for a backtick inside a quoted name: refusing beats guessing."""
+    with pytest.raises(S.Unsupported, match="cannot be quoted"):
+        S.ident("a`b")
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"expressions": {"x": '"select" + 1'}, "columns": ["x"]}, "not supported"),
+    ({"group_by": ["b"], "expressions": {"b": "bucket(\"select\", 'm')"}, "columns": ["a b"]}, "primary timestamp"),
+    ({"group_by": ["a b"], "columns": ["select"], "aggregates": {"select": "median"}}, "aggregate 'median'"),
+    ({"columns": ["select"], "filter": [["select", "regex", "x"]]}, "filter 'regex'"),
+])
+def test_refused_configs_say_why(tables: tuple[Any, Any, Any], config: dict[str, Any], message: str) -> None:
+    """What the handler cannot translate is refused with a message naming it, not silently ignored."""
+    history, _, _ = tables
+    with pytest.raises(perspective.PerspectiveError, match=message):
+        history.view(**config).to_columns()
