@@ -14,11 +14,14 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from multiprocessing.process import BaseProcess
 
 import perspective
+import tornado.web
 
-from tdpersp import config, reader_process, schema
+from tdpersp import config, history_process, history_web, reader_process, schema
 from tdpersp.feed import TableFeed
+from tdpersp.history_process import HistoryServer
 from tdpersp.reader_process import ReaderOptions
 from tdpersp.tdconn import TaosConfig
 from tdpersp.web import ViewerSocket, close_sockets, make_app
@@ -37,6 +40,12 @@ SETTINGS = (
                    config.positive_float),
     config.Setting("PERSPECTIVE_HOST", "127.0.0.1", "address to listen on (0.0.0.0 exposes it)", config.host),
     config.Setting("PERSPECTIVE_PORT", "8080", "port to listen on", config.port),
+    # --- all of history (tdpersp/history*.py) ---
+    config.Setting("PERSPECTIVE_HISTORY_NAME", "stock_history",
+                   "name of the virtual table over every row of TAOS_TABLENAME", config.identifier),
+    config.Setting("PERSPECTIVE_HISTORY_TABLES", "",
+                   "more TDengine tables to serve as history, comma-separated db.table (e.g. test.meters)",
+                   config.table_list),
 )
 
 
@@ -69,8 +78,9 @@ async def serve(values: argparse.Namespace) -> int:
     feed = TableFeed(table, pipe, on_reader_exit=lambda: finish(1))
     feed.start()
     open_sockets: set[ViewerSocket] = set()
-    http_server = make_app(server, feed, values.perspective_table_name, open_sockets).listen(
-        values.perspective_port, address=values.perspective_host)
+    app = make_app(server, feed, values.perspective_table_name, open_sockets)
+    history, history_server = start_history(app, cfg, values, open_sockets)
+    http_server = app.listen(values.perspective_port, address=values.perspective_host)
     log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",
              values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe())
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -80,10 +90,23 @@ async def serve(values: argparse.Namespace) -> int:
     close_sockets(open_sockets)
     if code:
         log.error("the reader process ended unexpectedly (exit code %s)", reader.exitcode)
-    reader.terminate()
-    reader.join(timeout=5)
+    for child in (reader, history):
+        child.terminate()
+        child.join(timeout=5)
+    history_server.stop()
     log.info("stopped after delivering %d rows", feed.status.reader.delivered)
     return code
+
+
+def start_history(app: tornado.web.Application, cfg: TaosConfig, values: argparse.Namespace,
+                  open_sockets: set[ViewerSocket]) -> tuple[BaseProcess, HistoryServer]:
+    """All of history, in its own process, at /websocket/history (see tdpersp/history.py)."""
+    tables = {values.perspective_history_name: (cfg.database, cfg.table)}
+    tables.update({f"{db}.{table}": (db, table) for db, table in values.perspective_history_tables})
+    process, history_server = history_process.start(cfg, tables)
+    history_web.add_routes(app, history_server, list(tables), open_sockets)
+    log.info("history: %s at /websocket/history", ", ".join(tables))
+    return process, history_server
 
 
 def main(argv: Sequence[str] | None = None) -> int:

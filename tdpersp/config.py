@@ -78,6 +78,17 @@ def identifier(text: str) -> str:
     return text
 
 
+def table_list(text: str) -> list[tuple[str, str]]:
+    """Comma-separated `database.table` names, each part an identifier; empty means none."""
+    tables = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        database, dot, table = item.partition(".")
+        if not dot:
+            raise ValueError(f"{item!r} is not database.table")
+        tables.append((identifier(database), identifier(table)))
+    return tables
+
+
 def host(text: str) -> str:
     if not text or any(c.isspace() for c in text) or "/" in text:
         raise ValueError(f"{text!r} is not a host name or address")

@@ -1,0 +1,34 @@
+"""The history's routes on the Tornado application: its websocket and what the page must know."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import tornado.web
+
+from tdpersp.history_process import HistoryServer
+from tdpersp.readonly import ReadOnlyServer
+from tdpersp.web import ViewerSocket
+
+
+class HistoryConfigHandler(tornado.web.RequestHandler):
+    """The hosted history tables, so the page need not hard-code a setting's value."""
+
+    def initialize(self, tables: list[str]) -> None:
+        self.tables = tables
+
+    def get(self) -> None:
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps({"tables": self.tables, "websocket": "/websocket/history"}))
+
+
+def add_routes(app: tornado.web.Application, server: HistoryServer, tables: list[str],
+               open_sockets: set[Any]) -> None:
+    """`/websocket/history` is read-only and origin-checked like the live `/websocket`."""
+    app.add_handlers(r".*", [
+        (r"/history\.json", HistoryConfigHandler, {"tables": tables}),
+        (r"/websocket/history", ViewerSocket,
+         {"perspective_server": ReadOnlyServer(server), "open_sockets": open_sockets}),
+    ])
