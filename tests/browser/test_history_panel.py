@@ -1,0 +1,79 @@
+"""The dashboard's History tab in real Chromium, against the real stack.
+
+Guards: the tab connects to /websocket/history, its three panels render all-time data from
+TDengine (OHLC per ticker by minute, volume by client as a chart when served and as a table from
+disk, every trade in a grid), layouts are saved, and nothing logs an error. It cannot check the
+numbers (tests/test_history_correctness.py does) or speed (bench/history.py does).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from tests.browser import harness as h
+
+_ROWS = """(name) => {
+  const grid = document.querySelector(`[data-history=${name}] perspective-viewer perspective-viewer-datagrid`);
+  const table = grid && grid.shadowRoot && grid.shadowRoot.querySelector('regular-table');
+  if (!table) return [];
+  return [...table.querySelectorAll('tbody tr')].map(
+    (tr) => [...tr.querySelectorAll('th, td')].map((cell) => cell.textContent.trim()));
+}"""
+
+
+def open_history(page: Any) -> None:
+    page.click("#history-tab")
+    page.wait_for_function("dashboard.history && dashboard.history.state === 'shown'", timeout=30_000)
+
+
+def rows(page: Any, name: str, minimum: int = 1) -> list[list[str]]:
+    page.wait_for_function(f"(name) => ({_ROWS})(name).length >= {minimum}", arg=name, timeout=20_000)
+    return page.evaluate(_ROWS, name)
+
+
+def plugin(page: Any, name: str) -> str:
+    return page.evaluate(
+        "(name) => { const v = document.querySelector(`[data-history=${name}] perspective-viewer`);"
+        " const p = [...v.children].find((c) => c.tagName.startsWith('PERSPECTIVE-VIEWER-')"
+        " && !c.tagName.endsWith('-TAB') && !c.tagName.endsWith('-TOOLBAR'));"
+        " return p ? p.tagName.toLowerCase() : ''; }", name)
+
+
+def test_history_tab_renders_all_time_panels(stack: h.Stack, watched: h.Watched) -> None:
+    """Served: OHLC grid with ticker rows, the client chart drawn, every trade in the grid."""
+    page = watched.page
+    page.goto(stack.url)
+    h.wait_live(page)
+    open_history(page)
+    ohlc = rows(page, "ohlc", minimum=3)
+    tickers = {row[0] for row in stack.query("SELECT ticker FROM browser.stocks_values PARTITION BY ticker")}
+    assert any(cell in tickers for row in ohlc for cell in row), ohlc[:5]
+    trades = rows(page, "trades", minimum=3)
+    assert any(cell in tickers for cell in trades[0]), trades[0]
+    assert plugin(page, "clients") == "perspective-viewer-charts-y-bar"
+    page.wait_for_timeout(1500)  # the chart draws after its data arrives
+    png = page.locator("[data-history=clients] perspective-viewer").screenshot()
+    assert page.evaluate(h._COLOURED_PIXELS, base64.b64encode(png).decode()) > 500
+    assert not watched.unexpected_errors()
+
+
+def test_history_from_disk_shows_tables_and_keeps_layouts(stack: h.Stack, watched: h.Watched) -> None:
+    """From disk: the client panel is a table (charts need http), and a changed layout survives
+    a reload."""
+    page = watched.page
+    page.goto(stack.file_url)
+    h.wait_live(page)
+    open_history(page)
+    assert rows(page, "clients", minimum=2)
+    assert plugin(page, "clients") == "perspective-viewer-datagrid"
+    page.evaluate("document.querySelector('[data-history=trades] perspective-viewer')"
+                  ".restore({filter: [['client', '==', 'Homer']]})")
+    page.wait_for_function("localStorage.getItem('prsp-viewer:history:trades') !== null", timeout=10_000)
+    page.reload()
+    h.wait_live(page)
+    open_history(page)
+    saved = page.evaluate("document.querySelector('[data-history=trades] perspective-viewer').save()")
+    assert saved["filter"] == [["client", "==", "Homer"]]
+    assert all("Homer" in row for row in rows(page, "trades"))
+    assert not watched.unexpected_errors()
