@@ -109,7 +109,7 @@ class HistoryHandler(VirtualServerHandler):
 
     def table_make_view(self, table_name: str, view_name: str, config: dict[str, Any]) -> None:
         spec = parse_config(self.table(table_name), config)
-        view: FlatView | GroupView = GroupView(spec, self.query) if spec.grouped else FlatView(spec, self.query)
+        view: FlatView | GroupView = (GroupView if spec.grouped else FlatView)(spec, self.query)
         view.load()
         self.views[view_name] = view
 

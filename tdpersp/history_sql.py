@@ -161,8 +161,8 @@ def parse_bucket(expression: str, table: TableInfo) -> Bucket:
     match = _BUCKET.fullmatch(expression)
     if match is None:
         raise Unsupported(
-            f"expression {expression.strip()!r} is not supported: only bucket(\"{table.ts}\", 'Ns'|'Nm'|'Nh') "
-            "in a group-by (a TDengine INTERVAL window)")
+            f"expression {expression.strip()!r} is not supported: only "
+            f"bucket(\"{table.ts}\", 'Ns'|'Nm'|'Nh') in a group-by (a TDengine INTERVAL window)")
     column, count, unit = match.group(1).replace('\\"', '"'), match.group(2) or "1", match.group(3)
     if column != table.ts:
         raise Unsupported(f"bucket() works on the primary timestamp {table.ts!r} only, not {column!r}")
@@ -181,7 +181,8 @@ def aggregate_sql(column: Column, aggregate: Any) -> tuple[str, str]:
         raise Unsupported(f"aggregate {aggregate!r} of {column.name!r} is not supported")
     functions = available_aggregates(column.psp_type)
     if aggregate not in functions:
-        raise Unsupported(f"aggregate {aggregate!r} is not supported for {column.psp_type} column {column.name!r}")
+        raise Unsupported(
+            f"aggregate {aggregate!r} is not supported for {column.psp_type} column {column.name!r}")
     function = functions[aggregate]
     if function == "COUNT":
         return "COUNT(*)", "integer"  # Perspective counts rows, nulls included

@@ -54,6 +54,10 @@ class ViewSpec:
             return int(value) // S.TICKS_PER_MS[self.table.precision]
         return _CONVERT[psp_type](value)
 
+    def split_key(self, raw: Sequence[Any]) -> tuple:
+        """The split-by values at the start of `raw`, as Perspective values."""
+        return tuple(self.value(v, c.psp_type) for v, c in zip(raw, self.split_by))
+
 
 def parse_config(table: TableInfo, config: dict[str, Any]) -> ViewSpec:
     """Check every part of a view config; raises Unsupported naming the first thing refused."""
@@ -114,8 +118,7 @@ class FlatView:
         if self.spec.split_by:
             keys = [c.name for c in self.spec.split_by]
             rows = self.query(S.grouped_sql(self.spec.table, keys, ["COUNT(*)"], self.spec.where))
-            self.split_values = sorted((tuple(self.spec.value(v, c.psp_type) for v, c in zip(r, self.spec.split_by)) for r in rows),
-                                       key=_row_key)
+            self.split_values = sorted({self.spec.split_key(row) for row in rows}, key=_row_key)
 
     def column_names(self) -> list[str]:
         names = [c.name for c in self.spec.columns]
@@ -216,7 +219,7 @@ class GroupView:
         sql = S.grouped_sql(spec.table, [*keys, *split_keys], [sql for sql, _ in outputs], spec.where)
         for raw in self.query(sql):
             path = tuple(spec.value(v, t) for v, t in zip(raw, key_types))
-            split = tuple(self.spec.value(v, c.psp_type) for v, c in zip(raw[depth:], spec.split_by))
+            split = spec.split_key(raw[depth:])
             row = rows.setdefault(path, GroupRow(path, {"__splits__": set()}))
             row.values["__splits__"].add(split)
             for i, column in enumerate(spec.columns):

@@ -32,6 +32,12 @@ CLIENTS = ("Homer", "Marge", "Bart", "Lisa", "Moe_%")  # a LIKE wildcard in a va
 FLAT = {"columns": ["timestamp", "ticker", "client", "open", "close", "volume"]}
 MIDDLE = (137, 161)  # a viewport window in the middle of the rows
 
+
+
+def one_aggregate(group: str, column: str, aggregate: str) -> dict[str, Any]:
+    return {"group_by": [group], "columns": [column], "aggregates": {column: aggregate}}
+
+
 CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
     ("flat", FLAT, None),
     ("flat, middle window", FLAT, MIDDLE),
@@ -47,8 +53,8 @@ CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
     ("filter begins/ends with", {**FLAT, "filter": [["client", "begins with", "m"],
                                                      ["client", "ends with", "E"]]}, None),
     ("filter datetime", {**FLAT, "filter": [["timestamp", ">=", "2026-01-01T02:00:00"]]}, None),
-    ("filter !=, is not null", {**FLAT, "filter": [["ticker", "!=", "QQQ.N"], ["close", "is not null", None]]},
-     MIDDLE),
+    ("filter !=, is not null",
+     {**FLAT, "filter": [["ticker", "!=", "QQQ.N"], ["close", "is not null", None]]}, MIDDLE),
     ("group by one", {"group_by": ["ticker"], "columns": ["close", "volume", "client"]}, None),
     ("group by two, sorted on an aggregate",
      {"group_by": ["ticker", "client"], "columns": ["close", "volume"], "aggregates": {"close": "avg"},
@@ -61,7 +67,8 @@ CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
                             "filter": [["close", "<", 50.0]]}, None),
     ("group by a tag and tbname", {"group_by": ["ticker", "tbname"], "columns": ["volume"]}, None),
     ("split by, flat", {"split_by": ["client"], "columns": ["volume", "ticker"]}, MIDDLE),
-    ("split by under a group by", {"group_by": ["ticker"], "split_by": ["client"], "columns": ["volume"]}, None),
+    ("split by under a group by",
+     {"group_by": ["ticker"], "split_by": ["client"], "columns": ["volume"]}, None),
     ("minute buckets per ticker (INTERVAL)",
      {"group_by": ["ticker", "minute"], "expressions": {"minute": "bucket(\"timestamp\", 'm')"},
       "columns": ["open", "high", "low", "close", "volume"],
@@ -70,12 +77,11 @@ CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
     ("hour buckets, then ticker",
      {"group_by": ["hour", "ticker"], "expressions": {"hour": "bucket(\"timestamp\", 'h')"},
       "columns": ["volume"]}, None),
-    *[(f"aggregate {name}", {"group_by": ["ticker"], "columns": ["close"], "aggregates": {"close": name}}, None)
-      for name in S.NUMBER_AGGREGATES],
-    *[(f"string aggregate {name}", {"group_by": ["ticker"], "columns": ["client"], "aggregates": {"client": name}},
-       None) for name in S.OTHER_AGGREGATES],
-    *[(f"datetime aggregate {name}", {"group_by": ["client"], "columns": ["timestamp"],
-                                      "aggregates": {"timestamp": name}}, None) for name in S.DATETIME_AGGREGATES],
+    *[(f"aggregate {name}", one_aggregate("ticker", "close", name), None) for name in S.NUMBER_AGGREGATES],
+    *[(f"string aggregate {name}", one_aggregate("ticker", "client", name), None)
+      for name in S.OTHER_AGGREGATES],
+    *[(f"datetime aggregate {name}", one_aggregate("client", "timestamp", name), None)
+      for name in S.DATETIME_AGGREGATES],
 ]
 
 
@@ -102,8 +108,8 @@ def write_trades(query: Any, cfg: TaosConfig) -> None:
     per_ticker: dict[str, list[str]] = {t: [] for t in TICKERS}
     for i in range(ROWS):
         ts = T0 + i * 29_000_000 + rng.randint(0, 999)  # ~29 s apart: several rows per minute, 4 hours
-        values = (f"({ts}, '{rng.choice(CLIENTS)}', {rng.uniform(1, 99):.3f}, {rng.uniform(1, 99):.3f}, "
-                  f"{rng.uniform(1, 99):.3f}, {rng.uniform(1, 99):.3f}, {rng.randint(10_000, 100_000)}, {T0})")
+        prices = ", ".join(f"{rng.uniform(1, 99):.3f}" for _ in range(4))
+        values = f"({ts}, '{rng.choice(CLIENTS)}', {prices}, {rng.randint(10_000, 100_000)}, {T0})"
         per_ticker[rng.choice(TICKERS)].append(values)
     for ticker, rows in per_ticker.items():
         sub = schema.subtable_name(cfg.table, ticker)

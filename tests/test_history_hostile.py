@@ -29,14 +29,15 @@ def tables(shared_standin: Any) -> tuple[Any, Any, Any]:
     query("CREATE DATABASE IF NOT EXISTS hostile PRECISION 'ms'")
     columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
     query(f"CREATE TABLE hostile.t (ts TIMESTAMP, {columns})")
-    for i, value in enumerate(VALUES * 2):
+    for i in range(2 * len(VALUES)):
         cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
         query(f"INSERT INTO hostile.t VALUES ({1_000 + i}, {cells})")
     handler = HistoryHandler(query, {"hostile": ("hostile", "t")})
     virtual = perspective.VirtualServer(handler)
     client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
     history = client.open_table("hostile")
-    rows = query(f"SELECT CAST(ts AS BIGINT), {', '.join(S.ident(n) for n in NAMES)} FROM hostile.t ORDER BY ts")
+    names = ", ".join(S.ident(n) for n in NAMES)
+    rows = query(f"SELECT CAST(ts AS BIGINT), {names} FROM hostile.t ORDER BY ts")
     reference = perspective.Server().new_local_client().table(history.schema())
     reference.update([dict(zip(["ts", *NAMES], row)) for row in rows])
     return history, reference, query
@@ -69,7 +70,8 @@ def test_backtick_in_a_name_is_refused() -> None:
 
 @pytest.mark.parametrize(("config", "message"), [
     ({"expressions": {"x": '"select" + 1'}, "columns": ["x"]}, "not supported"),
-    ({"group_by": ["b"], "expressions": {"b": "bucket(\"select\", 'm')"}, "columns": ["a b"]}, "primary timestamp"),
+    ({"group_by": ["b"], "expressions": {"b": "bucket(\"select\", 'm')"}, "columns": ["a b"]},
+     "primary timestamp"),
     ({"group_by": ["a b"], "columns": ["select"], "aggregates": {"select": "median"}}, "aggregate 'median'"),
     ({"columns": ["select"], "filter": [["select", "regex", "x"]]}, "filter 'regex'"),
 ])

@@ -23,7 +23,8 @@ def rows(conn, sql: str) -> list[tuple]:
 
 def test_interval_windows_start_at_unix_zero_in_time_order(trades) -> None:
     """Windows are aligned to 1970-01-01 UTC (also before it), only windows with rows, ascending."""
-    got = rows(trades, "SELECT CAST(_wstart AS BIGINT), CAST(_wend AS BIGINT), COUNT(*), SUM(v) FROM st INTERVAL(1m)")
+    got = rows(trades, "SELECT CAST(_wstart AS BIGINT), CAST(_wend AS BIGINT), COUNT(*), SUM(v) "
+                       "FROM st INTERVAL(1m)")
     assert got == [(-60000, 0, 1, None), (0, 60000, 2, 4.0), (60000, 120000, 2, 6.0)]
 
 
@@ -50,9 +51,11 @@ def test_partition_by_tbname_aggregates(trades) -> None:
 
 def test_order_by_aggregate_with_nulls_placement(trades) -> None:
     """ORDER BY an aggregate expression, DESC NULLS FIRST, then LIMIT/OFFSET."""
-    got = rows(trades, "SELECT c, tk, SUM(v) FROM st GROUP BY c, tk ORDER BY SUM(v) DESC NULLS FIRST, c LIMIT 3 OFFSET 0")
+    got = rows(trades, "SELECT c, tk, SUM(v) FROM st GROUP BY c, tk "
+                       "ORDER BY SUM(v) DESC NULLS FIRST, c LIMIT 3 OFFSET 0")
     assert got == [("y", "B", None), ("x", "A", 5.0), ("x", "B", 3.0)]
-    got = rows(trades, "SELECT c, tk, SUM(v) AS s FROM st GROUP BY c, tk ORDER BY s ASC NULLS LAST LIMIT 2 OFFSET 2")
+    got = rows(trades, "SELECT c, tk, SUM(v) AS s FROM st GROUP BY c, tk "
+                       "ORDER BY s ASC NULLS LAST LIMIT 2 OFFSET 2")
     assert got == [("x", "A", 5.0), ("y", "B", None)]
 
 

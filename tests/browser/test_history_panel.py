@@ -14,7 +14,8 @@ from typing import Any
 from tests.browser import harness as h
 
 _ROWS = """(name) => {
-  const grid = document.querySelector(`[data-history=${name}] perspective-viewer perspective-viewer-datagrid`);
+  const viewer = document.querySelector(`[data-history=${name}] perspective-viewer`);
+  const grid = viewer && viewer.querySelector('perspective-viewer-datagrid');
   const table = grid && grid.shadowRoot && grid.shadowRoot.querySelector('regular-table');
   if (!table) return [];
   return [...table.querySelectorAll('tbody tr')].map(
