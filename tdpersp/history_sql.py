@@ -270,7 +270,8 @@ def flat_sql(table: TableInfo, columns: Sequence[Column], where: str, order: Seq
              limit: int, offset: int) -> str:
     """A window of rows. Ties (and unsorted views) fall back to the timestamp, then the subtable,
     which is the order the history is loaded in."""
-    tiebreak = [f"{ident(table.ts)} ASC"] + (["tbname ASC"] if table.is_super else [])
+    tiebreak = [] if order and order[0].startswith(ident(table.ts) + " ") else [f"{ident(table.ts)} ASC"]
+    tiebreak += ["tbname ASC"] if table.is_super else []
     select = ", ".join(value_sql(c) for c in columns) or "COUNT(*)"
     return (f"SELECT {select} FROM {table.source}{where} ORDER BY {', '.join([*order, *tiebreak])} "
             f"LIMIT {int(limit)} OFFSET {int(offset)}")

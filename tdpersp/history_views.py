@@ -136,7 +136,7 @@ class FlatView:
         if end <= start:
             return self.column_names(), []
         selected = [*spec.columns, *spec.split_by]
-        order = [S.order_sql(S.value_sql(c), c.psp_type, desc) for c, desc in spec.sort]
+        order = [S.order_sql(S.ref(c), c.psp_type, desc) for c, desc in spec.sort]
         sql = S.flat_sql(spec.table, selected, spec.where, order, end - start, start)
         raw = self.query(sql)
         values = [[self.spec.value(v, c.psp_type) for v, c in zip(row, selected)] for row in raw]

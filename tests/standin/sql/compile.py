@@ -136,7 +136,12 @@ class SelectCompiler:
         if isinstance(stmt.source, A.Select):
             return self.subquery_scope(self.compile(stmt.source), stmt.alias)
         table = self.catalog.table(stmt.source.db or self.db, stmt.source.name)
-        return self.table_scope(table, stmt.alias)
+        scope = self.table_scope(table, stmt.alias)
+        if table.kind == "super" and _ordered_by_time(stmt, scope):
+            # Rows outside, in the timestamp index's order: a LIMIT then stops early instead of
+            # sorting every row of every subtable (the history's scrolled grid).
+            scope.from_sql = f'"{table.store}" AS d CROSS JOIN "{table.tag_store}" AS g ON g._tid = d._tid'
+        return scope
 
     # ------------------------------------------------------------ SELECT
 
@@ -206,6 +211,12 @@ class SelectCompiler:
             if expr.name in aliases:
                 return f"c{aliases.index(expr.name)}{direction}"
         return ex.compile(expr).sql + direction
+
+
+def _ordered_by_time(stmt: A.Select, scope: Scope) -> bool:
+    first = stmt.order_by[0].expr if stmt.order_by else None
+    return (isinstance(first, A.Col) and first.name in scope.cols and scope.cols[first.name].sql == scope.ts
+            and stmt.interval is None and not stmt.group_by and not stmt.partition_by)
 
 
 class ExprCompiler:

@@ -93,6 +93,8 @@ class Store:
         defs = ["_tid INTEGER NOT NULL", f"{table.ts.sql} INTEGER NOT NULL", *cols,
                 f"PRIMARY KEY (_tid, {table.ts.sql})"]
         self.conn.execute(f'CREATE TABLE "{table.store}" ({", ".join(defs)}) WITHOUT ROWID')
+        # For ORDER BY the timestamp across subtables (see compile._ordered_by_time).
+        self.conn.execute(f'CREATE INDEX "{table.store}_ts" ON "{table.store}" ({table.ts.sql})')
         tags = [f"{c.sql} {affinity(c)}" for c in table.tags]
         self.conn.execute(
             f'CREATE TABLE "{table.tag_store}" (_tid INTEGER PRIMARY KEY, _tbname TEXT, {", ".join(tags)})')
