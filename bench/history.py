@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import perspective
 
-from tdpersp import history_process, schema, trades
+from tdpersp import history_process, trades
 from tdpersp.history import describe_table
 from tdpersp.history_sql import TICKS_PER_MS, value_sql
 from tdpersp.tdconn import LazyConnection, TaosConfig, connect
@@ -42,7 +42,7 @@ from tests.standin.fixture import StandInProcess
 
 BATCH = 50_000
 TABLE = "stock_history"
-PAGE = 500_000  # rows per SELECT when loading everything
+PAGE = 100_000  # rows per SELECT when loading everything
 
 
 def fill(cfg: TaosConfig, rows: int) -> float:

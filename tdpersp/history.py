@@ -101,11 +101,8 @@ class HistoryHandler(VirtualServerHandler):
         except Unsupported as err:
             return {"config_error": str(err)}
         expression_schema = {name: "datetime" for name in config.get("expressions") or {}}
-        if spec.grouped:
-            schema = {c.name: S.aggregate_sql(c, spec.aggregates[c.name])[1] for c in spec.columns}
-        else:
-            schema = {c.name: c.psp_type for c in spec.columns}
-        return {"expression_schema": expression_schema, "view_schema": schema}
+        view = (GroupView if spec.grouped else FlatView)(spec, self.query)
+        return {"expression_schema": expression_schema, "view_schema": view.schema()}
 
     def table_make_view(self, table_name: str, view_name: str, config: dict[str, Any]) -> None:
         spec = parse_config(self.table(table_name), config)
@@ -117,8 +114,7 @@ class HistoryHandler(VirtualServerHandler):
         self.views.pop(view_name, None)
 
     def view_schema(self, view_name: str, config: Any = None) -> dict[str, str]:
-        view = self.views[view_name]
-        return view.column_types() if isinstance(view, GroupView) else view.schema()
+        return self.views[view_name].schema()
 
     def view_size(self, view_name: str) -> int:
         return self.views[view_name].size
@@ -158,7 +154,7 @@ class HistoryHandler(VirtualServerHandler):
 
 def _write_groups(view: GroupView, start: int, end: int, first_col: int, last_col: int | None,
                   data: Any) -> None:
-    types = view.column_types()
+    types = view.schema()
     names = view.column_names()[first_col:last_col]
     keys = view.spec.group_by
     for ridx, row in enumerate(view.rows[start:end]):

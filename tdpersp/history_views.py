@@ -101,24 +101,13 @@ def _sort_term(table: TableInfo, term: Sequence[Any]) -> tuple[Column, bool]:
     return table.column(term[0]), direction == "desc"
 
 
-# ------------------------------------------------------------------ flat views
-
-
 @dataclass
-class FlatView:
-    """Rows straight from TDengine, one screen per query."""
+class View:
+    """What flat and group-by views share: their columns, split-by pivoted."""
 
     spec: ViewSpec
     query: Query
-    size: int = 0
     split_values: list[tuple] = field(default_factory=list)
-
-    def load(self) -> None:
-        self.size = int(self.query(S.count_sql(self.spec.table, self.spec.where))[0][0])
-        if self.spec.split_by:
-            keys = [c.name for c in self.spec.split_by]
-            rows = self.query(S.grouped_sql(self.spec.table, keys, ["COUNT(*)"], self.spec.where))
-            self.split_values = sorted({self.spec.split_key(row) for row in rows}, key=_row_key)
 
     def column_names(self) -> list[str]:
         names = [c.name for c in self.spec.columns]
@@ -127,8 +116,31 @@ class FlatView:
         return [_split_name(values, n) for values in self.split_values for n in names]
 
     def schema(self) -> dict[str, str]:
-        types = {c.name: c.psp_type for c in self.spec.columns}
+        types = {c.name: self.column_type(c) for c in self.spec.columns}
         return {name: types[name.rsplit("|", 1)[-1]] for name in self.column_names()}
+
+    def column_type(self, column: Column) -> str:
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------ flat views
+
+
+@dataclass
+class FlatView(View):
+    """Rows straight from TDengine, one screen per query."""
+
+    size: int = 0
+
+    def load(self) -> None:
+        self.size = int(self.query(S.count_sql(self.spec.table, self.spec.where))[0][0])
+        if self.spec.split_by:
+            keys = [c.name for c in self.spec.split_by]
+            rows = self.query(S.grouped_sql(self.spec.table, keys, ["COUNT(*)"], self.spec.where))
+            self.split_values = sorted({self.spec.split_key(row) for row in rows}, key=_row_key)
+
+    def column_type(self, column: Column) -> str:
+        return column.psp_type
 
     def rows(self, start: int, end: int) -> tuple[list[str], list[list[Any]]]:
         """Column names and row values of rows [start, end)."""
@@ -162,13 +174,10 @@ class GroupRow:
 
 
 @dataclass
-class GroupView:
+class GroupView(View):
     """The groups of every level, in Perspective's tree order, held in memory."""
 
-    spec: ViewSpec
-    query: Query
     rows: list[GroupRow] = field(default_factory=list)
-    split_values: list[tuple] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -234,16 +243,8 @@ class GroupView:
                 self.rows.append(child)
             self._flatten(child)
 
-    def column_names(self) -> list[str]:
-        names = [c.name for c in self.spec.columns]
-        if not self.spec.split_by:
-            return names
-        return [_split_name(values, n) for values in self.split_values for n in names]
-
-    def column_types(self) -> dict[str, str]:
-        spec = self.spec
-        types = {c.name: S.aggregate_sql(c, spec.aggregates[c.name])[1] for c in spec.columns}
-        return {name: types[name.rsplit("|", 1)[-1]] for name in self.column_names()}
+    def column_type(self, column: Column) -> str:
+        return S.aggregate_sql(column, self.spec.aggregates[column.name])[1]
 
     def grouping_id(self, row: GroupRow) -> int:
         """Perspective's GROUPING_ID: bit i set when level i is rolled up (0 for leaf rows)."""
