@@ -237,12 +237,10 @@ def filter_sql(table: TableInfo, term: Sequence[Any]) -> str:
     return f"{quoted} {COMPARE[op]} {literal(value, column, table.precision)}"
 
 
-def order_sql(expression: str, psp_type: str, descending: bool) -> str:
-    """ORDER BY term placing NULLs where Perspective does: strings treat NULL as smallest,
-    numbers and datetimes as largest (measured on perspective-python 5.6.1)."""
-    nulls_small = psp_type == "string"
-    nulls_first = nulls_small != descending
-    return f"{expression} {'DESC' if descending else 'ASC'} NULLS {'FIRST' if nulls_first else 'LAST'}"
+def order_sql(expression: str, descending: bool) -> str:
+    """ORDER BY term placing NULLs where Perspective's flat sorts do: as the largest value, of any
+    type (measured on perspective-python 5.6.1)."""
+    return f"{expression} {'DESC NULLS FIRST' if descending else 'ASC NULLS LAST'}"
 
 
 def grouped_sql(table: TableInfo, keys: Sequence[str | Bucket], outputs: Sequence[str], where: str) -> str:

@@ -148,7 +148,7 @@ class FlatView(View):
         if end <= start:
             return self.column_names(), []
         selected = [*spec.columns, *spec.split_by]
-        order = [S.order_sql(S.ref(c), c.psp_type, desc) for c, desc in spec.sort]
+        order = [S.order_sql(S.ref(c), desc) for c, desc in spec.sort]
         sql = S.flat_sql(spec.table, selected, spec.where, order, end - start, start)
         raw = self.query(sql)
         values = [[self.spec.value(v, c.psp_type) for v, c in zip(row, selected)] for row in raw]
@@ -237,7 +237,7 @@ class GroupView(View):
 
     def _flatten(self, node: GroupRow) -> None:
         """Depth first; siblings by the sort columns' aggregates, ties and unsorted by key."""
-        compare = functools.partial(_compare_rows, [(desc, c.psp_type) for c, desc in self.spec.sort])
+        compare = functools.partial(_compare_rows, [desc for _, desc in self.spec.sort])
         for child in sorted(node.children, key=functools.cmp_to_key(compare)):
             if not (self.spec.flat_groups and child.children):
                 self.rows.append(child)
@@ -259,25 +259,24 @@ def _split_name(values: tuple, column: str) -> str:
 
 
 def _row_key(values: tuple) -> tuple:
-    """Ascending, None first (how Perspective orders group keys)."""
-    return tuple((v is not None, v if v is not None else 0) for v in values)
+    """Ascending, None last (how Perspective orders group keys)."""
+    return tuple((v is None, v if v is not None else 0) for v in values)
 
 
-def _compare_rows(sort: list[tuple[bool, str]], left: GroupRow, right: GroupRow) -> int:
-    for (descending, psp_type), a, b in zip(sort, left.sort_values, right.sort_values):
-        order = _compare_values(a, b, psp_type)
+def _compare_rows(sort: list[bool], left: GroupRow, right: GroupRow) -> int:
+    """Siblings by their sort aggregates (NULL smallest, as Perspective sorts groups), then key."""
+    for descending, a, b in zip(sort, left.sort_values, right.sort_values):
+        order = _compare(_null_smallest(a), _null_smallest(b))
         if order:
             return -order if descending else order
-    return (_row_key(left.path) > _row_key(right.path)) - (_row_key(left.path) < _row_key(right.path))
+    return _compare(_row_key(left.path), _row_key(right.path))
 
 
-def _compare_values(a: Any, b: Any, psp_type: str) -> int:
-    """-1/0/1; NULL is smallest for strings, largest otherwise (see history_sql.order_sql)."""
-    if a is None or b is None:
-        if a is None and b is None:
-            return 0
-        null_small = psp_type == "string"
-        return (-1 if a is None else 1) * (1 if null_small else -1)
+def _null_smallest(value: Any) -> tuple:
+    return (value is not None, value if value is not None else 0)
+
+
+def _compare(a: Any, b: Any) -> int:
     return (a > b) - (a < b)
 
 

@@ -133,7 +133,12 @@ def read_back(query: Any, cfg: TaosConfig, info: S.TableInfo) -> dict[str, list[
 def test_same_as_perspective(clients: tuple[Any, Any], name: str, config: dict[str, Any],
                              window: tuple[int, int] | None) -> None:
     """Same rows, same order, same numbers (within float tolerance) as a regular Perspective table."""
-    history, reference = clients
+    assert_same_view(*clients, config, window)
+
+
+def assert_same_view(history: Any, reference: Any, config: dict[str, Any],
+                     window: tuple[int, int] | None) -> None:
+    """Both tables' views of `config`: same size, columns, rows and order; numbers within 1e-9."""
     ours, theirs = history.view(**config), reference.view(**config)
     assert ours.num_rows() == theirs.num_rows()
     bounds = {} if window is None else {"start_row": window[0], "end_row": window[1]}
