@@ -157,3 +157,14 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
     return a == b
+
+
+@pytest.mark.parametrize("mode", ["rollup", "flat"])
+def test_group_rows_reach_arrow_with_their_keys(clients: tuple[Any, Any], mode: str) -> None:
+    """Charts read views as Arrow: the group keys must be in it, or bars lose their axis labels
+    (what happened when group rows went back through `set_col`; seen in the browser)."""
+    history, _ = clients
+    arrow = history.view(group_by=["client"], columns=["volume"], group_rollup_mode=mode).to_arrow()
+    decoded = perspective.Server().new_local_client().table(arrow).view().to_columns()
+    keys = [k for k in decoded["__ROW_PATH_0__"] if k is not None]
+    assert sorted(keys) == sorted(CLIENTS)

@@ -38,7 +38,8 @@ def shows_plugin(page: Any, name: str, plugin: str) -> bool:
 
 
 def test_history_tab_renders_all_time_panels(stack: h.Stack, watched: h.Watched) -> None:
-    """Served: OHLC grid with ticker rows, the client chart drawn, every trade in the grid."""
+    """Served: OHLC grid with ticker rows, the client chart drawn, every trade in the grid. (The chart
+    draws on canvas, so its axis labels are checked in tests/test_history_correctness.py.)"""
     page = watched.page
     page.goto(stack.url)
     h.wait_live(page)
