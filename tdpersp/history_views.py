@@ -19,6 +19,9 @@ from tdpersp.history_sql import Bucket, Column, TableInfo, Unsupported
 
 Query = Callable[[str], list[tuple]]
 SORT_DIRECTIONS = ("asc", "desc")
+# Group-by views keep their groups in memory: bound them, so that grouping by a timestamp or a
+# one-second bucket over years cannot exhaust the history process.
+MAX_GROUPS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,11 @@ class GroupView(View):
         measured = [*spec.columns, *(c for c, _ in spec.sort)]
         outputs = [S.aggregate_sql(c, spec.aggregates[c.name]) for c in measured]
         rows: dict[tuple, GroupRow] = {}
-        for raw in self.query(S.grouped_sql(spec.table, keys, [sql for sql, _ in outputs], spec.where)):
+        answer = self.query(S.grouped_sql(spec.table, keys, [sql for sql, _ in outputs], spec.where))
+        if len(answer) > MAX_GROUPS:
+            raise Unsupported(f"{len(answer):,} groups: more than the {MAX_GROUPS:,} a history view holds; "
+                              "filter, or group by fewer or coarser columns")
+        for raw in answer:
             path = tuple(spec.value(v, t) for v, t in zip(raw, key_types))
             results = [spec.value(v, t) for v, (_, t) in zip(raw[depth:], outputs)]
             values = {c.name: results[i] for i, c in enumerate(spec.columns)}

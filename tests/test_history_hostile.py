@@ -14,6 +14,7 @@ import perspective
 import pytest
 
 from tdpersp import history_sql as S
+from tdpersp import history_views
 from tdpersp.history import HistoryHandler
 from tdpersp.tdconn import LazyConnection, TaosConfig
 
@@ -80,3 +81,11 @@ def test_refused_configs_say_why(tables: tuple[Any, Any, Any], config: dict[str,
     history, _, _ = tables
     with pytest.raises(perspective.PerspectiveError, match=message):
         history.view(**config).to_columns()
+
+
+def test_too_many_groups_are_refused(tables: tuple[Any, Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group-by with more groups than a view may hold is refused, saying how many and what to do."""
+    history, _, _ = tables
+    monkeypatch.setattr(history_views, "MAX_GROUPS", 5)
+    with pytest.raises(perspective.PerspectiveError, match="groups: more than the 5"):
+        history.view(group_by=["ts"], columns=["select"]).to_columns()
