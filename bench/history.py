@@ -122,7 +122,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(start: Callable[[Connection], Any], rows: int, screen: int, wait_loaded: bool) -> dict[str, float]:
+def measure(start: Callable[[Connection], Any], rows: int, screen: int,
+            wait_loaded: bool) -> dict[str, float]:
+    """Runs one server process, times the two screens from a client here, reads its peak memory."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe(duplex=True)
     started = time.perf_counter()
@@ -157,12 +159,13 @@ def run(rows: int, screen: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--screen", type=int, default=50, help="rows in a screen")
     args = parser.parse_args()
-    table = ["| rows | server | first screen, group by ticker (s) | scroll to the middle (s) | server peak RSS (MB) |",
-             "|---|---|---|---|---|"]
+    table = ["| rows | server | first screen, group by ticker (s) | scroll to the middle (s) "
+             "| server peak RSS (MB) |", "|---|---|---|---|---|"]
     for rows in args.rows:
         table += run(rows, args.screen)
     print("\n".join(table))
