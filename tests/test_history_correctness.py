@@ -120,7 +120,8 @@ def write_trades(query: Any, cfg: TaosConfig) -> None:
 def read_back(query: Any, cfg: TaosConfig, info: S.TableInfo) -> dict[str, list[Any]]:
     """The rows as TDengine holds them, oldest first, as Perspective columns."""
     selected = ", ".join(S.value_sql(c) for c in info.columns)
-    rows = query(f"SELECT {selected} FROM `{cfg.database}`.`{cfg.table}` ORDER BY `timestamp`, tbname")
+    order = f"`{info.ts}`, tbname" if info.is_super else f"`{info.ts}`"
+    rows = query(f"SELECT {selected} FROM `{cfg.database}`.`{cfg.table}` ORDER BY {order}")
     columns: dict[str, list[Any]] = {c.name: [] for c in info.columns}
     for row in rows:
         for column, value in zip(info.columns, row):

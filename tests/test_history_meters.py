@@ -1,0 +1,57 @@
+"""A table shaped like taosBenchmark's `test.meters` (millisecond precision, INT and FLOAT columns,
+INT and VARCHAR tags), as PERSPECTIVE_HISTORY_TABLES serves it: the same answers as Perspective's
+engine. Guards precision handling (timestamps in ms, not µs, and bucket windows in ms ticks),
+INT as Perspective `integer`, and grouping by an INT tag.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import perspective
+import pytest
+
+from tdpersp.history import HistoryHandler
+from tdpersp.tdconn import LazyConnection, TaosConfig
+from tests.test_history_correctness import assert_same_view, read_back
+
+T0 = 1_767_225_600_000  # ms
+CONFIGS = [
+    {"columns": ["ts", "current", "voltage", "location"], "sort": [["voltage", "desc"]]},
+    {"columns": ["ts", "current"], "filter": [["ts", "<", "2026-01-01T00:10:00"]]},
+    {"group_by": ["groupid"], "columns": ["current", "voltage"], "aggregates": {"voltage": "avg"}},
+    {"group_by": ["location", "minute"], "expressions": {"minute": "bucket(\"ts\", '5m')"},
+     "columns": ["voltage"], "aggregates": {"voltage": "high"}},
+]
+
+
+@pytest.fixture(scope="module")
+def clients(shared_standin: Any) -> tuple[Any, Any]:
+    cfg = TaosConfig(shared_standin.host, shared_standin.port, shared_standin.user, shared_standin.password,
+                     "history_meters", "meters")
+    query = LazyConnection(cfg).query
+    query("CREATE DATABASE IF NOT EXISTS history_meters PRECISION 'ms'")
+    query("CREATE STABLE history_meters.meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) "
+          "TAGS (groupid INT, location VARCHAR(24))")
+    rng = random.Random(3)
+    for device in range(6):
+        location = rng.choice(["California.SanFrancisco", "California.LosAngeles"])
+        values = " ".join(f"({T0 + i * 37_000 + device}, {rng.uniform(5, 15):.2f}, {rng.randint(200, 240)}, "
+                          "0.5)" for i in range(40))
+        query(f"INSERT INTO history_meters.d{device} USING history_meters.meters TAGS ({device % 3}, "
+              f"'{location}') VALUES {values}")
+    handler = HistoryHandler(query, {"test.meters": ("history_meters", "meters")})
+    virtual = perspective.VirtualServer(handler)
+    client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
+    history = client.open_table("test.meters")
+    assert history.schema()["voltage"] == "integer" and history.schema()["groupid"] == "integer"
+    reference = perspective.Server().new_local_client().table(history.schema())
+    reference.update(read_back(query, cfg, handler.table("test.meters")))
+    return history, reference
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
+def test_meters_as_perspective(clients: tuple[Any, Any], config: dict[str, Any]) -> None:
+    """Same rows, same order, same numbers as Perspective's engine, on a millisecond table."""
+    assert_same_view(*clients, config, None)
