@@ -75,3 +75,22 @@ def test_history_from_disk_shows_tables_and_keeps_layouts(stack: h.Stack, watche
     assert saved["filter"] == [["client", "==", "Homer"]]
     assert all("Homer" in row for row in rows(page, "trades"))
     assert not watched.unexpected_errors()
+
+
+def test_ohlc_by_hour_is_one_click_and_remembered(stack: h.Stack, watched: h.Watched) -> None:
+    """The OHLC panel's minute/hour choice regroups by an hour bucket, and survives a reload."""
+    page = watched.page
+    page.goto(stack.url)
+    h.wait_live(page)
+    open_history(page)
+    page.select_option("[data-history=ohlc] .bucket", "h")
+    page.wait_for_function("document.querySelector('[data-history=ohlc] perspective-viewer').save()"
+                           ".then((l) => l.group_by.includes('hour'))", timeout=10_000)
+    assert rows(page, "ohlc", minimum=3)
+    page.reload()
+    h.wait_live(page)
+    open_history(page)
+    saved = page.evaluate("document.querySelector('[data-history=ohlc] perspective-viewer').save()")
+    assert saved["group_by"] == ["ticker", "hour"] and "'h'" in saved["expressions"]["hour"]
+    assert page.input_value("[data-history=ohlc] .bucket") == "h"
+    assert not watched.unexpected_errors()
