@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tdpersp import history_rollup
 from tdpersp import history_sql as S
+from tdpersp.history_rollup import GroupRow
 from tdpersp.history_sql import Bucket, Column, TableInfo, Unsupported
 
 Query = Callable[[str], list[tuple]]
@@ -169,14 +171,6 @@ class FlatView(View):
 
 
 @dataclass
-class GroupRow:
-    path: tuple
-    values: dict[str, Any]  # output column -> value
-    sort_values: tuple = ()
-    children: list[GroupRow] = field(default_factory=list)
-
-
-@dataclass
 class GroupView(View):
     """The groups of every level, in Perspective's tree order, held in memory."""
 
@@ -190,7 +184,9 @@ class GroupView(View):
         spec = self.spec
         levels = [len(spec.group_by)] if spec.flat_groups else range(len(spec.group_by) + 1)
         by_path: dict[tuple, GroupRow] = {}
-        for depth in levels:
+        if len(levels) > 1 and not spec.split_by and history_rollup.foldable(self._measured_aggregates()):
+            by_path = self._folded()
+        for depth in levels if not by_path else []:
             for row in self._level(depth):
                 by_path[row.path] = row
         if spec.split_by:
@@ -204,19 +200,49 @@ class GroupView(View):
         self.rows = [] if spec.flat_groups else [root]
         self._flatten(root)
 
+    def _measured(self) -> list[Column]:
+        """The view's columns, then its sort columns (their aggregates order the groups)."""
+        return [*self.spec.columns, *(c for c, _ in self.spec.sort)]
+
+    def _measured_aggregates(self) -> list[str]:
+        return [self.spec.aggregates[c.name] for c in self._measured()]
+
+    def _grouped(self, keys: list, outputs: list[str]) -> list[tuple]:
+        answer = self.query(S.grouped_sql(self.spec.table, keys, outputs, self.spec.where))
+        if len(answer) > MAX_GROUPS:
+            raise Unsupported(f"{len(answer):,} groups: more than the {MAX_GROUPS:,} a history view holds; "
+                              "filter, or group by fewer or coarser columns")
+        return answer
+
+    def _folded(self) -> dict[tuple, GroupRow]:
+        """Every level from one query of the deepest (see history_rollup)."""
+        spec, measured = self.spec, self._measured()
+        aggregates = self._measured_aggregates()
+        parts = [history_rollup.partial_sql(c, a) for c, a in zip(measured, aggregates)]
+        depth = len(spec.group_by)
+        answer = self._grouped([k.key for k in spec.group_by], [sql for part in parts for sql in part])
+        paths = [tuple(spec.value(v, k.psp_type) for v, k in zip(raw, spec.group_by)) for raw in answer]
+        partials = []
+        for raw in answer:
+            values, at = iter(raw[depth:]), []
+            for column, aggregate, part in zip(measured, aggregates, parts):
+                types = ["float", "integer"] if aggregate in ("avg", "mean") else [
+                    S.aggregate_sql(column, aggregate)[1]]
+                at.append([spec.value(next(values), t) for t in types[:len(part)]])
+            partials.append(at)
+        folded = history_rollup.fold(paths, partials, aggregates, depth)
+        count = len(spec.columns)
+        return {path: GroupRow(path, {c.name: v[i] for i, c in enumerate(spec.columns)}, tuple(v[count:]))
+                for path, v in folded.items()}
+
     def _level(self, depth: int) -> list[GroupRow]:
         """One aggregate query (two with split-by: the pivoted cells, then the sort totals)."""
         spec = self.spec
         keys = [k.key for k in spec.group_by[:depth]]
         key_types = [k.psp_type for k in spec.group_by[:depth]]
-        measured = [*spec.columns, *(c for c, _ in spec.sort)]
-        outputs = [S.aggregate_sql(c, spec.aggregates[c.name]) for c in measured]
+        outputs = [S.aggregate_sql(c, spec.aggregates[c.name]) for c in self._measured()]
         rows: dict[tuple, GroupRow] = {}
-        answer = self.query(S.grouped_sql(spec.table, keys, [sql for sql, _ in outputs], spec.where))
-        if len(answer) > MAX_GROUPS:
-            raise Unsupported(f"{len(answer):,} groups: more than the {MAX_GROUPS:,} a history view holds; "
-                              "filter, or group by fewer or coarser columns")
-        for raw in answer:
+        for raw in self._grouped(keys, [sql for sql, _ in outputs]):
             path = tuple(spec.value(v, t) for v, t in zip(raw, key_types))
             results = [spec.value(v, t) for v, (_, t) in zip(raw[depth:], outputs)]
             values = {c.name: results[i] for i, c in enumerate(spec.columns)}
