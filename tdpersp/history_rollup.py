@@ -30,11 +30,11 @@ def foldable(aggregates: Sequence[str]) -> bool:
     return all(a in FOLDABLE for a in aggregates)
 
 
-def partial_sql(column: Column, aggregate: str) -> list[str]:
-    """What each leaf group must report for its parents to be computed from it."""
-    if aggregate in ("avg", "mean"):
-        return [f"SUM({S.ref(column)})", f"COUNT({S.ref(column)})"]
-    return [S.aggregate_sql(column, aggregate)[0]]
+def partials(column: Column, aggregate: str) -> list[tuple[str, str]]:
+    """(SQL, Perspective type) of what each leaf group must report for its parents."""
+    if aggregate in ("avg", "mean"):  # AVG skips NULLs, and so does COUNT(column)
+        return [(f"SUM({S.ref(column)})", "float"), (f"COUNT({S.ref(column)})", "integer")]
+    return [S.aggregate_sql(column, aggregate)]
 
 
 def fold(paths: list[tuple], partials: list[list[list[Any]]], aggregates: Sequence[str],

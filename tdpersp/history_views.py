@@ -2,9 +2,10 @@
 answers become the rows and columns Perspective expects.
 
 A flat view stays in TDengine: each screen is one `ORDER BY ... LIMIT n OFFSET m` query, so the
-server holds one screen at a time whatever the table's size. A group-by view runs one aggregate
-query per level of the tree (TDengine has no ROLLUP) and keeps the groups, not the rows, in
-memory, ordered the way Perspective orders its trees.
+server holds one screen at a time whatever the table's size. A group-by view asks for its
+deepest level and folds the parents from it when its aggregates allow (`history_rollup`), else
+runs one aggregate query per level (TDengine has no ROLLUP); it keeps the groups, not the rows,
+in memory, ordered the way Perspective orders its trees.
 """
 
 from __future__ import annotations
@@ -183,12 +184,10 @@ class GroupView(View):
     def load(self) -> None:
         spec = self.spec
         levels = [len(spec.group_by)] if spec.flat_groups else range(len(spec.group_by) + 1)
-        by_path: dict[tuple, GroupRow] = {}
-        if len(levels) > 1 and not spec.split_by and history_rollup.foldable(self._measured_aggregates()):
-            by_path = self._folded()
-        for depth in levels if not by_path else []:
-            for row in self._level(depth):
-                by_path[row.path] = row
+        fold = len(levels) > 1 and not spec.split_by and history_rollup.foldable(self._measured_aggregates())
+        by_path = self._folded() if fold else {}
+        if not by_path:  # not foldable, or no rows at all (whose total row still needs its query)
+            by_path = {row.path: row for depth in levels for row in self._level(depth)}
         if spec.split_by:
             self.split_values = sorted({v for row in by_path.values() for v in row.values.pop("__splits__")},
                                        key=_row_key)
@@ -218,18 +217,14 @@ class GroupView(View):
         """Every level from one query of the deepest (see history_rollup)."""
         spec, measured = self.spec, self._measured()
         aggregates = self._measured_aggregates()
-        parts = [history_rollup.partial_sql(c, a) for c, a in zip(measured, aggregates)]
+        parts = [history_rollup.partials(c, a) for c, a in zip(measured, aggregates)]
         depth = len(spec.group_by)
-        answer = self._grouped([k.key for k in spec.group_by], [sql for part in parts for sql in part])
+        answer = self._grouped([k.key for k in spec.group_by], [sql for part in parts for sql, _ in part])
         paths = [tuple(spec.value(v, k.psp_type) for v, k in zip(raw, spec.group_by)) for raw in answer]
         partials = []
         for raw in answer:
-            values, at = iter(raw[depth:]), []
-            for column, aggregate, part in zip(measured, aggregates, parts):
-                types = ["float", "integer"] if aggregate in ("avg", "mean") else [
-                    S.aggregate_sql(column, aggregate)[1]]
-                at.append([spec.value(next(values), t) for t in types[:len(part)]])
-            partials.append(at)
+            values = iter(raw[depth:])
+            partials.append([[spec.value(next(values), t) for _, t in part] for part in parts])
         folded = history_rollup.fold(paths, partials, aggregates, depth)
         count = len(spec.columns)
         return {path: GroupRow(path, {c.name: v[i] for i, c in enumerate(spec.columns)}, tuple(v[count:]))
@@ -253,6 +248,7 @@ class GroupView(View):
         return list(rows.values())
 
     def _split_cells(self, depth: int, keys: list, key_types: list[str], rows: dict[tuple, GroupRow]) -> None:
+        """Each group's cells per split-by value, from the level's keys plus the split columns."""
         spec = self.spec
         split_keys = [c.name for c in spec.split_by]
         outputs = [S.aggregate_sql(c, spec.aggregates[c.name]) for c in spec.columns]
