@@ -13,7 +13,6 @@ TDENGINE_TEST_URL is set.
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any
 
@@ -22,8 +21,8 @@ import pytest
 
 from tdpersp import history_sql as S
 from tdpersp import schema
-from tdpersp.history import HistoryHandler
-from tdpersp.tdconn import LazyConnection, TaosConfig
+from tdpersp.tdconn import TaosConfig
+from tests.history_support import assert_same_view, connect_to, open_history, read_back, reference_like
 
 T0 = 1_767_225_600_000_000  # 2026-01-01 00:00:00 UTC, µs
 ROWS = 400
@@ -86,21 +85,14 @@ CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
 
 
 @pytest.fixture(scope="module")
-def clients(request: pytest.FixtureRequest, shared_standin: Any) -> tuple[Any, Any]:
-    """(virtual server client, regular table) over the same rows, on the shared stand-in."""
-    cfg = TaosConfig(shared_standin.host, shared_standin.port, shared_standin.user, shared_standin.password,
-                     f"hist_{id(request) % 100000}", "trades")
-    query = LazyConnection(cfg).query
+def clients(shared_standin: Any) -> tuple[Any, Any]:
+    """(virtual server table, regular table) over the same rows, on the shared stand-in."""
+    cfg, query = connect_to(shared_standin, "history_trades", "trades")
     query(schema.create_database_sql(cfg.database))
     query(schema.create_stable_sql(cfg.database, cfg.table))
     write_trades(query, cfg)
-    handler = HistoryHandler(query, {"history": (cfg.database, cfg.table)})
-    virtual = perspective.VirtualServer(handler)
-    client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
-    history = client.open_table("history")
-    reference = perspective.Server().new_local_client().table(history.schema(), name="reference")
-    reference.update(read_back(query, cfg, handler.table("history")))
-    return history, reference
+    handler, history = open_history(query, "history", cfg.database, cfg.table)
+    return history, reference_like(history, read_back(query, handler.table("history")))
 
 
 def write_trades(query: Any, cfg: TaosConfig) -> None:
@@ -117,47 +109,11 @@ def write_trades(query: Any, cfg: TaosConfig) -> None:
               f"VALUES {' '.join(rows)}")
 
 
-def read_back(query: Any, cfg: TaosConfig, info: S.TableInfo) -> dict[str, list[Any]]:
-    """The rows as TDengine holds them, oldest first, as Perspective columns."""
-    selected = ", ".join(S.value_sql(c) for c in info.columns)
-    order = f"`{info.ts}`, tbname" if info.is_super else f"`{info.ts}`"
-    rows = query(f"SELECT {selected} FROM `{cfg.database}`.`{cfg.table}` ORDER BY {order}")
-    columns: dict[str, list[Any]] = {c.name: [] for c in info.columns}
-    for row in rows:
-        for column, value in zip(info.columns, row):
-            columns[column.name].append(
-                value // S.TICKS_PER_MS[info.precision] if column.psp_type == "datetime" else value)
-    return columns
-
-
 @pytest.mark.parametrize(("name", "config", "window"), CONFIGS, ids=[c[0] for c in CONFIGS])
 def test_same_as_perspective(clients: tuple[Any, Any], name: str, config: dict[str, Any],
                              window: tuple[int, int] | None) -> None:
     """Same rows, same order, same numbers (within float tolerance) as a regular Perspective table."""
     assert_same_view(*clients, config, window)
-
-
-def assert_same_view(history: Any, reference: Any, config: dict[str, Any],
-                     window: tuple[int, int] | None) -> None:
-    """Both tables' views of `config`: same size, columns, rows and order; numbers within 1e-9."""
-    ours, theirs = history.view(**config), reference.view(**config)
-    assert ours.num_rows() == theirs.num_rows()
-    bounds = {} if window is None else {"start_row": window[0], "end_row": window[1]}
-    got, expected = ours.to_columns(**bounds), theirs.to_columns(**bounds)
-    assert list(got) == list(expected)
-    for column in expected:
-        assert len(got[column]) == len(expected[column]), column
-        for row, (a, b) in enumerate(zip(got[column], expected[column])):
-            assert same(a, b), f"{column} row {row}: {a!r} != {b!r}"
-    assert expected and len(next(iter(expected.values()))) > 0, "the config selects no rows: a useless case"
-
-
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return a == b
 
 
 @pytest.mark.parametrize("mode", ["rollup", "flat"])

@@ -15,8 +15,7 @@ import pytest
 
 from tdpersp import history_sql as S
 from tdpersp import history_views
-from tdpersp.history import HistoryHandler
-from tdpersp.tdconn import LazyConnection, TaosConfig
+from tests.history_support import connect_to, open_history, reference_like
 
 NAMES = ("select", "a b", "it's", 'say "hi"', "--x", "; drop database x", "ünï")
 VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP DATABASE hostile; --", "\\'", 'q"q', "%", "_")
@@ -24,23 +23,17 @@ VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP DATABASE hostile; --", "\\'", 
 
 @pytest.fixture(scope="module")
 def tables(shared_standin: Any) -> tuple[Any, Any, Any]:
-    cfg = TaosConfig(shared_standin.host, shared_standin.port, shared_standin.user, shared_standin.password,
-                     "hostile", "t")
-    query = LazyConnection(cfg).query
+    _, query = connect_to(shared_standin, "hostile", "t")
     query("CREATE DATABASE IF NOT EXISTS hostile PRECISION 'ms'")
     columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
     query(f"CREATE TABLE hostile.t (ts TIMESTAMP, {columns})")
     for i in range(2 * len(VALUES)):
         cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
         query(f"INSERT INTO hostile.t VALUES ({1_000 + i}, {cells})")
-    handler = HistoryHandler(query, {"hostile": ("hostile", "t")})
-    virtual = perspective.VirtualServer(handler)
-    client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
-    history = client.open_table("hostile")
+    _, history = open_history(query, "hostile", "hostile", "t")
     names = ", ".join(S.ident(n) for n in NAMES)
     rows = query(f"SELECT CAST(ts AS BIGINT), {names} FROM hostile.t ORDER BY ts")
-    reference = perspective.Server().new_local_client().table(history.schema())
-    reference.update([dict(zip(["ts", *NAMES], row)) for row in rows])
+    reference = reference_like(history, [dict(zip(["ts", *NAMES], row)) for row in rows])
     return history, reference, query
 
 

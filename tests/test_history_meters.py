@@ -9,12 +9,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import perspective
 import pytest
 
-from tdpersp.history import HistoryHandler
-from tdpersp.tdconn import LazyConnection, TaosConfig
-from tests.test_history_correctness import assert_same_view, read_back
+from tests.history_support import assert_same_view, connect_to, open_history, read_back, reference_like
 
 T0 = 1_767_225_600_000  # ms
 CONFIGS = [
@@ -28,9 +25,7 @@ CONFIGS = [
 
 @pytest.fixture(scope="module")
 def clients(shared_standin: Any) -> tuple[Any, Any]:
-    cfg = TaosConfig(shared_standin.host, shared_standin.port, shared_standin.user, shared_standin.password,
-                     "history_meters", "meters")
-    query = LazyConnection(cfg).query
+    _, query = connect_to(shared_standin, "history_meters", "meters")
     query("CREATE DATABASE IF NOT EXISTS history_meters PRECISION 'ms'")
     query("CREATE STABLE history_meters.meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) "
           "TAGS (groupid INT, location VARCHAR(24))")
@@ -41,13 +36,9 @@ def clients(shared_standin: Any) -> tuple[Any, Any]:
                           "0.5)" for i in range(40))
         query(f"INSERT INTO history_meters.d{device} USING history_meters.meters TAGS ({device % 3}, "
               f"'{location}') VALUES {values}")
-    handler = HistoryHandler(query, {"test.meters": ("history_meters", "meters")})
-    virtual = perspective.VirtualServer(handler)
-    client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
-    history = client.open_table("test.meters")
+    handler, history = open_history(query, "test.meters", "history_meters", "meters")
     assert history.schema()["voltage"] == "integer" and history.schema()["groupid"] == "integer"
-    reference = perspective.Server().new_local_client().table(history.schema())
-    reference.update(read_back(query, cfg, handler.table("test.meters")))
+    reference = reference_like(history, read_back(query, handler.table("test.meters")))
     return history, reference
 
 

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import perspective
 import pytest
 
-from tdpersp.history import HistoryHandler
-from tdpersp.tdconn import LazyConnection, TaosConfig
-from tests.test_history_correctness import assert_same_view
+from tests.history_support import assert_same_view, connect_to, open_history, reference_like
 
 ROWS = [  # ts, s, x (DOUBLE), n (INT)
     (1000, "b", 2.5, 3), (2000, None, 1.5, None), (3000, "a", None, 7), (4000, "b", None, 1),
@@ -42,18 +39,13 @@ CONFIGS = [
 
 @pytest.fixture(scope="module")
 def clients(shared_standin: Any) -> tuple[Any, Any]:
-    cfg = TaosConfig(shared_standin.host, shared_standin.port, shared_standin.user, shared_standin.password,
-                     "history_nulls", "t")
-    query = LazyConnection(cfg).query
+    _, query = connect_to(shared_standin, "history_nulls", "t")
     query("CREATE DATABASE IF NOT EXISTS history_nulls")
     query("CREATE TABLE history_nulls.t (ts TIMESTAMP, s VARCHAR(4), x DOUBLE, n INT)")
     values = " ".join("(" + ", ".join("NULL" if v is None else repr(v) for v in row) + ")" for row in ROWS)
     query(f"INSERT INTO history_nulls.t VALUES {values}")
-    virtual = perspective.VirtualServer(HistoryHandler(query, {"nulls": ("history_nulls", "t")}))
-    client = perspective.Client(lambda req: client.handle_response(virtual.handle_request(req)))
-    history = client.open_table("nulls")
-    reference = perspective.Server().new_local_client().table(history.schema())
-    reference.update([dict(zip(("ts", "s", "x", "n"), row)) for row in ROWS])
+    _, history = open_history(query, "nulls", "history_nulls", "t")
+    reference = reference_like(history, [dict(zip(("ts", "s", "x", "n"), row)) for row in ROWS])
     return history, reference
 
 

@@ -1,0 +1,72 @@
+"""What the history tests share: a database on the stand-in, the history virtual server behind a
+Perspective client, a regular Perspective table holding the same rows, and the comparison."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import perspective
+
+from tdpersp import history_sql as S
+from tdpersp.history import HistoryHandler
+from tdpersp.tdconn import LazyConnection, TaosConfig
+
+Query = Callable[[str], list[tuple]]
+
+
+def connect_to(standin: Any, database: str, table: str) -> tuple[TaosConfig, Query]:
+    cfg = TaosConfig(standin.host, standin.port, standin.user, standin.password, database, table)
+    return cfg, LazyConnection(cfg).query
+
+
+def open_history(query: Query, name: str, database: str, table: str) -> tuple[HistoryHandler, Any]:
+    """`database`.`table` hosted as `name` by the virtual server, opened by an in-process client."""
+    handler = HistoryHandler(query, {name: (database, table)})
+    virtual = perspective.VirtualServer(handler)
+    client = perspective.Client(lambda request: client.handle_response(virtual.handle_request(request)))
+    return handler, client.open_table(name)
+
+
+def reference_like(history: Any, rows: Any) -> Any:
+    """A regular Perspective table with the history table's schema, holding `rows`."""
+    table = perspective.Server().new_local_client().table(history.schema())
+    table.update(rows)
+    return table
+
+
+def read_back(query: Query, info: S.TableInfo) -> dict[str, list[Any]]:
+    """The rows as TDengine holds them, in the history's natural order, as Perspective columns."""
+    selected = ", ".join(S.value_sql(c) for c in info.columns)
+    order = f"`{info.ts}`, tbname" if info.is_super else f"`{info.ts}`"
+    rows = query(f"SELECT {selected} FROM {info.source} ORDER BY {order}")
+    columns: dict[str, list[Any]] = {c.name: [] for c in info.columns}
+    for row in rows:
+        for column, value in zip(info.columns, row):
+            columns[column.name].append(
+                value // S.TICKS_PER_MS[info.precision] if column.psp_type == "datetime" else value)
+    return columns
+
+
+def assert_same_view(history: Any, reference: Any, config: dict[str, Any],
+                     window: tuple[int, int] | None = None) -> None:
+    """Both tables' views of `config`: same size, columns, rows and order; numbers within 1e-9."""
+    ours, theirs = history.view(**config), reference.view(**config)
+    assert ours.num_rows() == theirs.num_rows()
+    bounds = {} if window is None else {"start_row": window[0], "end_row": window[1]}
+    got, expected = ours.to_columns(**bounds), theirs.to_columns(**bounds)
+    assert list(got) == list(expected)
+    for column in expected:
+        assert len(got[column]) == len(expected[column]), column
+        for row, (a, b) in enumerate(zip(got[column], expected[column])):
+            assert same(a, b), f"{column} row {row}: {a!r} != {b!r}"
+    assert expected and len(next(iter(expected.values()))) > 0, "the config selects no rows: a useless case"
+
+
+def same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
