@@ -59,6 +59,16 @@ def shared_standin() -> Iterator[StandInProcess]:
 @pytest.fixture(params=["standin", "real"])
 def td(request: pytest.FixtureRequest) -> TDTarget:
     """The stand-in, and real TDengine when TDENGINE_TEST_URL (taosws://user:pass@host:port) is set."""
+    return _target(request)
+
+
+@pytest.fixture(scope="module", params=["standin", "real"])
+def td_module(request: pytest.FixtureRequest) -> TDTarget:
+    """As ``td``, for module-scoped fixtures (e.g. one set of tables shared by a module's tests)."""
+    return _target(request)
+
+
+def _target(request: pytest.FixtureRequest) -> TDTarget:
     if request.param == "standin":
         process: StandInProcess = request.getfixturevalue("shared_standin")
         return TDTarget("standin", process.host, process.port, process.user, process.password)

@@ -3,8 +3,10 @@ Perspective client, a regular Perspective table holding the same rows, and the c
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import perspective
@@ -16,9 +18,19 @@ from tdpersp.tdconn import LazyConnection, TaosConfig
 Query = Callable[[str], list[tuple]]
 
 
-def connect_to(standin: Any, database: str, table: str) -> tuple[TaosConfig, Query]:
-    cfg = TaosConfig(standin.host, standin.port, standin.user, standin.password, database, table)
-    return cfg, LazyConnection(cfg).query
+@contextlib.contextmanager
+def fresh_database(target: Any, stem: str, precision: str = "ms") -> Iterator[tuple[str, Query]]:
+    """A new database on `target` (the stand-in or a real TDengine), dropped afterwards; yields its
+    name (unique to this process) and a query function."""
+    name = f"h_{stem}_{os.getpid()}"
+    connection = LazyConnection(TaosConfig(target.host, target.port, target.user, target.password, name, ""))
+    connection.query(f"DROP DATABASE IF EXISTS {name}")
+    connection.query(f"CREATE DATABASE {name} PRECISION '{precision}'")
+    try:
+        yield name, connection.query
+    finally:
+        connection.query(f"DROP DATABASE IF EXISTS {name}")
+        connection.close()
 
 
 def open_history(query: Query, name: str, database: str, table: str) -> tuple[HistoryHandler, Any]:

@@ -14,6 +14,7 @@ TDENGINE_TEST_URL is set.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import perspective
@@ -21,8 +22,7 @@ import pytest
 
 from tdpersp import history_sql as S
 from tdpersp import schema
-from tdpersp.tdconn import TaosConfig
-from tests.history_support import assert_same_view, connect_to, open_history, read_back, reference_like
+from tests.history_support import assert_same_view, fresh_database, open_history, read_back, reference_like
 
 T0 = 1_767_225_600_000_000  # 2026-01-01 00:00:00 UTC, µs
 ROWS = 400
@@ -85,17 +85,16 @@ CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
 
 
 @pytest.fixture(scope="module")
-def clients(shared_standin: Any) -> tuple[Any, Any]:
-    """(virtual server table, regular table) over the same rows, on the shared stand-in."""
-    cfg, query = connect_to(shared_standin, "history_trades", "trades")
-    query(schema.create_database_sql(cfg.database))
-    query(schema.create_stable_sql(cfg.database, cfg.table))
-    write_trades(query, cfg)
-    handler, history = open_history(query, "history", cfg.database, cfg.table)
-    return history, reference_like(history, read_back(query, handler.table("history")))
+def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
+    """(virtual server table, regular table) over the same rows."""
+    with fresh_database(td_module, "trades", schema.PRECISION) as (database, query):
+        query(schema.create_stable_sql(database, "trades"))
+        write_trades(query, database, "trades")
+        handler, history = open_history(query, "history", database, "trades")
+        yield history, reference_like(history, read_back(query, handler.table("history")))
 
 
-def write_trades(query: Any, cfg: TaosConfig) -> None:
+def write_trades(query: Any, database: str, table: str) -> None:
     rng = random.Random(9)
     per_ticker: dict[str, list[str]] = {t: [] for t in TICKERS}
     for i in range(ROWS):
@@ -104,8 +103,8 @@ def write_trades(query: Any, cfg: TaosConfig) -> None:
         values = f"({ts}, '{rng.choice(CLIENTS)}', {prices}, {rng.randint(10_000, 100_000)}, {T0})"
         per_ticker[rng.choice(TICKERS)].append(values)
     for ticker, rows in per_ticker.items():
-        sub = schema.subtable_name(cfg.table, ticker)
-        query(f"INSERT INTO `{cfg.database}`.`{sub}` USING `{cfg.database}`.`{cfg.table}` TAGS ('{ticker}') "
+        sub = schema.subtable_name(table, ticker)
+        query(f"INSERT INTO `{database}`.`{sub}` USING `{database}`.`{table}` TAGS ('{ticker}') "
               f"VALUES {' '.join(rows)}")
 
 

@@ -8,6 +8,7 @@ buckets, aggregates TDengine cannot compute) reaching the user as clear messages
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import perspective
@@ -15,38 +16,37 @@ import pytest
 
 from tdpersp import history_sql as S
 from tdpersp import history_views
-from tests.history_support import connect_to, open_history, reference_like
+from tests.history_support import fresh_database, open_history, reference_like
 
 NAMES = ("select", "a b", "it's", 'say "hi"', "--x", "; drop database x", "ünï")
-VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP DATABASE hostile; --", "\\'", 'q"q', "%", "_")
+VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP TABLE t; --", "\\'", 'q"q', "%", "_")
 
 
 @pytest.fixture(scope="module")
-def tables(shared_standin: Any) -> tuple[Any, Any, Any]:
-    _, query = connect_to(shared_standin, "hostile", "t")
-    query("CREATE DATABASE IF NOT EXISTS hostile PRECISION 'ms'")
-    columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
-    query(f"CREATE TABLE hostile.t (ts TIMESTAMP, {columns})")
-    for i in range(2 * len(VALUES)):
-        cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
-        query(f"INSERT INTO hostile.t VALUES ({1_000 + i}, {cells})")
-    _, history = open_history(query, "hostile", "hostile", "t")
-    names = ", ".join(S.ident(n) for n in NAMES)
-    rows = query(f"SELECT CAST(ts AS BIGINT), {names} FROM hostile.t ORDER BY ts")
-    reference = reference_like(history, [dict(zip(["ts", *NAMES], row)) for row in rows])
-    return history, reference, query
+def tables(td_module: Any) -> Iterator[tuple[Any, Any, Any]]:
+    with fresh_database(td_module, "hostile") as (database, query):
+        columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
+        query(f"CREATE TABLE {database}.t (ts TIMESTAMP, {columns})")
+        for i in range(2 * len(VALUES)):
+            cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
+            query(f"INSERT INTO {database}.t VALUES ({1_000 + i}, {cells})")
+        _, history = open_history(query, "hostile", database, "t")
+        names = ", ".join(S.ident(n) for n in NAMES)
+        rows = query(f"SELECT CAST(ts AS BIGINT), {names} FROM {database}.t ORDER BY ts")
+        reference = reference_like(history, [dict(zip(["ts", *NAMES], row)) for row in rows])
+        yield history, reference, lambda: query(f"SELECT COUNT(*) FROM {database}.t")[0][0]
 
 
 @pytest.mark.parametrize("op", ["==", "!=", "contains", "begins with", "ends with", "in"])
 @pytest.mark.parametrize("value", VALUES)
 def test_hostile_filter_values_match_exactly(tables: tuple[Any, Any, Any], op: str, value: str) -> None:
     """Each hostile value selects the same rows as in Perspective's engine; TDengine is untouched."""
-    history, reference, query = tables
+    history, reference, count = tables
     argument: Any = [value] if op == "in" else value
     for name in NAMES:
         config = {"columns": list(NAMES), "filter": [[name, op, argument]], "sort": [[name, "asc"]]}
         assert history.view(**config).to_columns() == reference.view(**config).to_columns(), name
-    assert query("SELECT COUNT(*) FROM hostile.t")[0][0] == 2 * len(VALUES)
+    assert count() == 2 * len(VALUES)
 
 
 def test_hostile_names_group_and_sort(tables: tuple[Any, Any, Any]) -> None:

@@ -7,11 +7,12 @@ INT as Perspective `integer`, and grouping by an INT tag.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.history_support import assert_same_view, connect_to, open_history, read_back, reference_like
+from tests.history_support import assert_same_view, fresh_database, open_history, read_back, reference_like
 
 T0 = 1_767_225_600_000  # ms
 CONFIGS = [
@@ -24,22 +25,20 @@ CONFIGS = [
 
 
 @pytest.fixture(scope="module")
-def clients(shared_standin: Any) -> tuple[Any, Any]:
-    _, query = connect_to(shared_standin, "history_meters", "meters")
-    query("CREATE DATABASE IF NOT EXISTS history_meters PRECISION 'ms'")
-    query("CREATE STABLE history_meters.meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) "
-          "TAGS (groupid INT, location VARCHAR(24))")
-    rng = random.Random(3)
-    for device in range(6):
-        location = rng.choice(["California.SanFrancisco", "California.LosAngeles"])
-        values = " ".join(f"({T0 + i * 37_000 + device}, {rng.uniform(5, 15):.2f}, {rng.randint(200, 240)}, "
-                          "0.5)" for i in range(40))
-        query(f"INSERT INTO history_meters.d{device} USING history_meters.meters TAGS ({device % 3}, "
-              f"'{location}') VALUES {values}")
-    handler, history = open_history(query, "test.meters", "history_meters", "meters")
-    assert history.schema()["voltage"] == "integer" and history.schema()["groupid"] == "integer"
-    reference = reference_like(history, read_back(query, handler.table("test.meters")))
-    return history, reference
+def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
+    with fresh_database(td_module, "meters", "ms") as (database, query):
+        query(f"CREATE STABLE {database}.meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) "
+              "TAGS (groupid INT, location VARCHAR(24))")
+        rng = random.Random(3)
+        for device in range(6):
+            location = rng.choice(["California.SanFrancisco", "California.LosAngeles"])
+            values = " ".join(f"({T0 + i * 37_000 + device}, {rng.uniform(5, 15):.2f}, "
+                              f"{rng.randint(200, 240)}, 0.5)" for i in range(40))
+            query(f"INSERT INTO {database}.d{device} USING {database}.meters TAGS ({device % 3}, "
+                  f"'{location}') VALUES {values}")
+        handler, history = open_history(query, "test.meters", database, "meters")
+        assert history.schema()["voltage"] == "integer" and history.schema()["groupid"] == "integer"
+        yield history, reference_like(history, read_back(query, handler.table("test.meters")))
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])

@@ -10,11 +10,12 @@ values are all NULL (Perspective gives 0, TDengine NULL).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.history_support import assert_same_view, connect_to, open_history, reference_like
+from tests.history_support import assert_same_view, fresh_database, open_history, reference_like
 
 ROWS = [  # ts, s, x (DOUBLE), n (INT)
     (1000, "b", 2.5, 3), (2000, None, 1.5, None), (3000, "a", None, 7), (4000, "b", None, 1),
@@ -38,15 +39,13 @@ CONFIGS = [
 
 
 @pytest.fixture(scope="module")
-def clients(shared_standin: Any) -> tuple[Any, Any]:
-    _, query = connect_to(shared_standin, "history_nulls", "t")
-    query("CREATE DATABASE IF NOT EXISTS history_nulls")
-    query("CREATE TABLE history_nulls.t (ts TIMESTAMP, s VARCHAR(4), x DOUBLE, n INT)")
-    values = " ".join("(" + ", ".join("NULL" if v is None else repr(v) for v in row) + ")" for row in ROWS)
-    query(f"INSERT INTO history_nulls.t VALUES {values}")
-    _, history = open_history(query, "nulls", "history_nulls", "t")
-    reference = reference_like(history, [dict(zip(("ts", "s", "x", "n"), row)) for row in ROWS])
-    return history, reference
+def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
+    with fresh_database(td_module, "nulls") as (database, query):
+        query(f"CREATE TABLE {database}.t (ts TIMESTAMP, s VARCHAR(4), x DOUBLE, n INT)")
+        values = " ".join(f"({', '.join('NULL' if v is None else repr(v) for v in row)})" for row in ROWS)
+        query(f"INSERT INTO {database}.t VALUES {values}")
+        _, history = open_history(query, "nulls", database, "t")
+        yield history, reference_like(history, [dict(zip(("ts", "s", "x", "n"), row)) for row in ROWS])
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
