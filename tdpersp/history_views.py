@@ -200,8 +200,14 @@ class GroupView(View):
         self._flatten(root)
 
     def _measured(self) -> list[Column]:
-        """The view's columns, then its sort columns (their aggregates order the groups)."""
-        return [*self.spec.columns, *(c for c, _ in self.spec.sort)]
+        """The view's columns, then sort columns not among them (their aggregates order groups)."""
+        extra = [c for c, _ in self.spec.sort if c not in self.spec.columns]
+        return [*self.spec.columns, *dict.fromkeys(extra)]
+
+    def _row(self, path: tuple, measured: dict[str, Any]) -> GroupRow:
+        """A group from its measured values: the view's columns, and the values it sorts by."""
+        values = {c.name: measured[c.name] for c in self.spec.columns}
+        return GroupRow(path, values, tuple(measured[c.name] for c, _ in self.spec.sort))
 
     def _measured_aggregates(self) -> list[str]:
         return [self.spec.aggregates[c.name] for c in self._measured()]
@@ -226,23 +232,21 @@ class GroupView(View):
             values = iter(raw[depth:])
             partials.append([[spec.value(next(values), t) for _, t in part] for part in parts])
         folded = history_rollup.fold(paths, partials, aggregates, depth)
-        count = len(spec.columns)
-        return {path: GroupRow(path, {c.name: v[i] for i, c in enumerate(spec.columns)}, tuple(v[count:]))
-                for path, v in folded.items()}
+        names = [c.name for c in measured]
+        return {path: self._row(path, dict(zip(names, values))) for path, values in folded.items()}
 
     def _level(self, depth: int) -> list[GroupRow]:
         """One aggregate query (two with split-by: the pivoted cells, then the sort totals)."""
         spec = self.spec
         keys = [k.key for k in spec.group_by[:depth]]
         key_types = [k.psp_type for k in spec.group_by[:depth]]
-        outputs = [S.aggregate_sql(c, spec.aggregates[c.name]) for c in self._measured()]
+        measured = self._measured()
+        outputs = [S.aggregate_sql(c, spec.aggregates[c.name]) for c in measured]
         rows: dict[tuple, GroupRow] = {}
         for raw in self._grouped(keys, [sql for sql, _ in outputs]):
             path = tuple(spec.value(v, t) for v, t in zip(raw, key_types))
-            results = [spec.value(v, t) for v, (_, t) in zip(raw[depth:], outputs)]
-            values = {c.name: results[i] for i, c in enumerate(spec.columns)}
-            sort_values = tuple(results[len(spec.columns):])
-            rows[path] = GroupRow(path, values, sort_values)
+            results = {c.name: spec.value(v, t) for c, v, (_, t) in zip(measured, raw[depth:], outputs)}
+            rows[path] = self._row(path, results)
         if spec.split_by:
             self._split_cells(depth, keys, key_types, rows)
         return list(rows.values())
