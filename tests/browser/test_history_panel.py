@@ -94,3 +94,30 @@ def test_ohlc_by_hour_is_one_click_and_remembered(stack: h.Stack, watched: h.Wat
     assert saved["group_by"] == ["ticker", "hour"] and "'h'" in saved["expressions"]["hour"]
     assert page.input_value("[data-history=ohlc] .bucket") == "h"
     assert not watched.unexpected_errors()
+
+
+def test_extra_tables_can_fill_the_every_row_grid(browser: Any) -> None:
+    """With PERSPECTIVE_HISTORY_TABLES set, the bottom grid offers those tables (e.g. taosBenchmark's
+    test.meters): picked, it shows that table's rows, and the choice survives a reload."""
+    with h.Stack(database="extra") as stack:
+        stack.query("CREATE DATABASE IF NOT EXISTS extra PRECISION 'us'")  # as the producer makes it
+        stack.query("CREATE TABLE IF NOT EXISTS extra.meters (ts TIMESTAMP, current FLOAT, voltage INT)")
+        stack.query("INSERT INTO extra.meters VALUES (1700000000000000, 10.5, 219) (1700000001000000, 11.5, 231)")
+        stack.env["PERSPECTIVE_HISTORY_TABLES"] = "extra.meters"
+        stack.stop_server()
+        stack.start_server()
+        watched = h.watch(browser)
+        page = watched.page
+        page.goto(stack.url)
+        h.wait_live(page)
+        open_history(page)
+        page.select_option("[data-history=trades] .tables", "extra.meters")
+        page.wait_for_function(f"(name) => ({_ROWS})(name).some((row) => row.includes('231'))", arg="trades",
+                               timeout=20_000)
+        page.reload()
+        h.wait_live(page)
+        open_history(page)
+        assert page.input_value("[data-history=trades] .tables") == "extra.meters"
+        assert any("219" in row for row in rows(page, "trades", minimum=2))
+        assert not watched.unexpected_errors()
+        watched.page.close()
