@@ -93,3 +93,32 @@ def test_slow_history_query_does_not_freeze_the_live_websocket(standin, db_name)
         assert slow > 1.5, f"the history query took only {slow:.2f} s: the delay did not apply"
         assert longest < 1.0, f"a live request waited {longest:.2f} s while history queried TDengine"
         assert server.stop() == 0, server.output
+
+
+async def history_across_outage(port: int, standin) -> str:
+    """A view while TDengine is down fails with its error; after TDengine is back, views work."""
+    async with remote_client(f"ws://127.0.0.1:{port}/websocket/history") as client:
+        table = await client.open_table("stock_history")
+        assert await table.size() == ROWS
+        standin.stop()
+        try:
+            with pytest.raises(perspective.PerspectiveError) as failed:
+                await table.view(group_by=["ticker"], columns=["volume"])
+        finally:
+            standin.start()
+        view = await table.view(group_by=["client"], columns=["volume"], aggregates={"volume": "count"})
+        assert (await view.to_columns())["volume"][0] == ROWS
+        return str(failed.value)
+
+
+def test_history_recovers_when_tdengine_comes_back(standin, db_name) -> None:
+    """Guards the history process's connection: an outage is reported to the viewer (not a hang),
+    and the next view after TDengine returns is answered (the connection is reopened)."""
+    fill(standin, db_name)
+    port = free_port()
+    env = taos_env(standin.host, standin.port, database=db_name) | {"PERSPECTIVE_PORT": str(port)}
+    with Program("perspective_server.py", env) as server:
+        wait_for_server(port)
+        error = asyncio.run(history_across_outage(port, standin))
+        assert "0xE0" in error or "onnect" in error, error
+        assert server.stop() == 0, server.output
