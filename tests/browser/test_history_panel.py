@@ -102,7 +102,8 @@ def test_extra_tables_can_fill_the_every_row_grid(browser: Any) -> None:
     with h.Stack(database="extra") as stack:
         stack.query("CREATE DATABASE IF NOT EXISTS extra PRECISION 'us'")  # as the producer makes it
         stack.query("CREATE TABLE IF NOT EXISTS extra.meters (ts TIMESTAMP, current FLOAT, voltage INT)")
-        stack.query("INSERT INTO extra.meters VALUES (1700000000000000, 10.5, 219) (1700000001000000, 11.5, 231)")
+        stack.query("INSERT INTO extra.meters VALUES (1700000000000000, 10.5, 219) "
+                    "(1700000001000000, 11.5, 231)")
         stack.env["PERSPECTIVE_HISTORY_TABLES"] = "extra.meters"
         stack.stop_server()
         stack.start_server()
