@@ -1,7 +1,7 @@
 """A table shaped like taosBenchmark's `test.meters` (millisecond precision, INT and FLOAT columns,
 INT and VARCHAR tags), as PERSPECTIVE_HISTORY_TABLES serves it: the same answers as Perspective's
 engine. Guards precision handling (timestamps in ms, not µs, and bucket windows in ms ticks),
-INT as Perspective `integer`, and grouping by an INT tag.
+INT as Perspective `integer` (with its in / not in filters), and grouping by an INT tag.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ CONFIGS = [
     {"columns": ["ts", "current", "voltage", "location"], "sort": [["voltage", "desc"]]},
     {"columns": ["ts", "current"], "filter": [["ts", "<", "2026-01-01T00:10:00"]]},
     {"group_by": ["groupid"], "columns": ["current", "voltage"], "aggregates": {"voltage": "avg"}},
+    {"columns": ["ts", "voltage", "groupid"], "filter": [["voltage", "in", [219, 231, 240]]]},
+    {"columns": ["ts", "voltage"], "filter": [["voltage", "not in", [219, 231]], ["groupid", "==", 1]]},
+    {"columns": ["ts", "voltage"], "filter": [["groupid", "!=", 2], ["voltage", ">=", 230]],
+     "sort": [["current", "asc"]]},
     {"group_by": ["location", "minute"], "expressions": {"minute": "bucket(\"ts\", '5m')"},
      "columns": ["voltage"], "aggregates": {"voltage": "high"}},
 ]
