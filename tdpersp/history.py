@@ -18,8 +18,9 @@ import perspective
 from perspective.virtual_servers import VirtualServerHandler
 
 from tdpersp import history_sql as S
+from tdpersp.history_groups import GroupView
 from tdpersp.history_sql import Column, TableInfo, Unsupported
-from tdpersp.history_views import FlatView, GroupView, parse_config
+from tdpersp.history_views import FlatView, parse_config
 
 Query = Callable[[str], list[tuple]]
 

@@ -14,8 +14,8 @@ from typing import Any
 import perspective
 import pytest
 
+from tdpersp import history_groups
 from tdpersp import history_sql as S
-from tdpersp import history_views
 from tests.history_support import fresh_database, open_history, reference_like
 
 NAMES = ("select", "a b", "it's", 'say "hi"', "--x", "; drop database x", "ünï")
@@ -79,6 +79,6 @@ def test_refused_configs_say_why(tables: tuple[Any, Any, Any], config: dict[str,
 def test_too_many_groups_are_refused(tables: tuple[Any, Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """A group-by with more groups than a view may hold is refused, saying how many and what to do."""
     history, _, _ = tables
-    monkeypatch.setattr(history_views, "MAX_GROUPS", 5)
+    monkeypatch.setattr(history_groups, "MAX_GROUPS", 5)
     with pytest.raises(perspective.PerspectiveError, match="groups: more than the 5"):
         history.view(group_by=["ts"], columns=["select"]).to_columns()
