@@ -43,13 +43,13 @@ def run(cfg: TaosConfig, tables: Tables, pipe: Connection) -> None:
 
     from tdpersp.history import HistoryHandler
 
-    query = LazyConnection(cfg).query
+    connection = LazyConnection(cfg)
     sessions: dict[int, Any] = {}
     try:
         while True:
             kind, sid, payload = pipe.recv()
             if kind == "open":
-                sessions[sid] = perspective.VirtualServer(HistoryHandler(query, tables))
+                sessions[sid] = perspective.VirtualServer(HistoryHandler(connection, tables))
             elif kind == "close" and sid in sessions:
                 sessions.pop(sid).close()
             elif kind == "request" and sid in sessions:

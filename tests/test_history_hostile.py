@@ -24,13 +24,14 @@ VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP TABLE t; --", "\\'", 'q"q', "%
 
 @pytest.fixture(scope="module")
 def tables(td_module: Any) -> Iterator[tuple[Any, Any, Any]]:
-    with fresh_database(td_module, "hostile") as (database, query):
+    with fresh_database(td_module, "hostile") as (database, connection):
+        query = connection.query
         columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
         query(f"CREATE TABLE {database}.t (ts TIMESTAMP, {columns})")
         for i in range(2 * len(VALUES)):
             cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
             query(f"INSERT INTO {database}.t VALUES ({1_000 + i}, {cells})")
-        _, history = open_history(query, "hostile", database, "t")
+        _, history = open_history(connection, "hostile", database, "t")
         names = ", ".join(S.ident(n) for n in NAMES)
         rows = query(f"SELECT CAST(ts AS BIGINT), {names} FROM {database}.t ORDER BY ts")
         reference = reference_like(history, [dict(zip(["ts", *NAMES], row)) for row in rows])

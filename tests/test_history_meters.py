@@ -30,7 +30,8 @@ CONFIGS = [
 
 @pytest.fixture(scope="module")
 def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
-    with fresh_database(td_module, "meters", "ms") as (database, query):
+    with fresh_database(td_module, "meters", "ms") as (database, connection):
+        query = connection.query
         query(f"CREATE STABLE {database}.meters (ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) "
               "TAGS (groupid INT, location VARCHAR(24))")
         rng = random.Random(3)
@@ -40,7 +41,7 @@ def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
                               f"{rng.randint(200, 240)}, 0.5)" for i in range(40))
             query(f"INSERT INTO {database}.d{device} USING {database}.meters TAGS ({device % 3}, "
                   f"'{location}') VALUES {values}")
-        handler, history = open_history(query, "test.meters", database, "meters")
+        handler, history = open_history(connection, "test.meters", database, "meters")
         assert history.schema()["voltage"] == "integer" and history.schema()["groupid"] == "integer"
         yield history, reference_like(history, read_back(query, handler.table("test.meters")))
 

@@ -48,11 +48,12 @@ CONFIGS = [
 
 @pytest.fixture(scope="module")
 def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
-    with fresh_database(td_module, "nulls") as (database, query):
+    with fresh_database(td_module, "nulls") as (database, connection):
+        query = connection.query
         query(f"CREATE TABLE {database}.t (ts TIMESTAMP, s VARCHAR(4), x DOUBLE, n INT, b BOOL)")
         values = " ".join(f"({', '.join(sql_value(v) for v in row)})" for row in ROWS)
         query(f"INSERT INTO {database}.t VALUES {values}")
-        _, history = open_history(query, "nulls", database, "t")
+        _, history = open_history(connection, "nulls", database, "t")
         yield history, reference_like(history, [dict(zip(("ts", "s", "x", "n", "b"), row)) for row in ROWS])
 
 
