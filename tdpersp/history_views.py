@@ -15,6 +15,9 @@ from tdpersp.history_sql import Bucket, Column, TableInfo, Unsupported
 
 Query = Callable[[str], list[tuple]]
 SORT_DIRECTIONS = ("asc", "desc")
+# A grid asks for a screen at a time; a chart over a flat view asks for every row. Beyond this many
+# rows in one request the history process would hold them all: refuse, and say what to do.
+MAX_FLAT_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,9 @@ class FlatView(View):
         spec = self.spec
         if end <= start:
             return self.column_names(), []
+        if end - start > MAX_FLAT_ROWS:
+            raise Unsupported(f"{end - start:,} rows asked for at once: more than the {MAX_FLAT_ROWS:,} a "
+                              "history view sends; filter, or group by (e.g. a time bucket), first")
         selected = [*spec.columns, *spec.split_by]
         order = [S.order_sql(S.ref(c), desc) for c, desc in spec.sort]
         sql = S.flat_sql(spec.table, selected, spec.where, order, end - start, start)

@@ -14,7 +14,7 @@ from typing import Any
 import perspective
 import pytest
 
-from tdpersp import history_groups
+from tdpersp import history_groups, history_views
 from tdpersp import history_sql as S
 from tests.history_support import fresh_database, open_history, reference_like
 
@@ -83,3 +83,15 @@ def test_too_many_groups_are_refused(tables: tuple[Any, Any, Any], monkeypatch: 
     monkeypatch.setattr(history_groups, "MAX_GROUPS", 5)
     with pytest.raises(perspective.PerspectiveError, match="groups: more than the 5"):
         history.view(group_by=["ts"], columns=["select"]).to_columns()
+
+
+def test_too_many_rows_at_once_are_refused(tables: tuple[Any, Any, Any],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request for more flat rows than a view sends at once (a chart over every row) is refused,
+    saying what to do; a screen within the bound still works."""
+    history, _, _ = tables
+    monkeypatch.setattr(history_views, "MAX_FLAT_ROWS", 5)
+    view = history.view(columns=["select"])
+    with pytest.raises(perspective.PerspectiveError, match="rows asked for at once: more than the 5"):
+        view.to_columns()
+    assert len(view.to_columns(start_row=3, end_row=8)["select"]) == 5
