@@ -73,10 +73,6 @@ class HistoryServer:
         self._sender.start()
         IOLoop.current().add_handler(pipe.fileno(), self._readable, IOLoop.READ)
 
-    @property
-    def sessions(self) -> int:
-        return len(self._callbacks)
-
     def new_session(self, callback: Callable[[bytes], None]) -> HistorySession:
         sid = next(self._ids)
         self._callbacks[sid] = callback
