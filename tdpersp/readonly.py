@@ -11,12 +11,17 @@ it is listed here. Views are counted per connection and capped. Only the wire fo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+log = logging.getLogger("perspective_server")
+
 # The calls a viewer makes, by field number in perspective.proto's `Request.client_req`: features,
-# hosted tables, ports, views and everything read from them, and removing its own callbacks.
-READ_REQUESTS = frozenset({*range(3, 27), 29, 30, 34, 35, 36, 37})
+# hosted tables, ports, views and everything read from them, and (un)registering its callbacks
+# (39, 40: view_on_remove / view_remove_on_remove). 41 is not in the 5.5.1 proto: the 5.6.1
+# viewer sends it on the table with a view config before making a view (seen on the wire).
+READ_REQUESTS = frozenset({*range(3, 27), 29, 30, 34, 35, 36, 37, 39, 40, 41})
 MAKE_VIEW, VIEW_DELETE = 6, 11
 # The writing calls, named for the error message (anything else unlisted is refused as "unknown").
 WRITE_REQUESTS = {27: "make_table", 28: "table_delete", 31: "table_remove", 32: "table_replace",
@@ -53,6 +58,7 @@ class ReadOnlySession:
         self._session = session
         self._send = send
         self.views: set[str] = set()
+        self.refused = 0
 
     def handle_request(self, message: bytes) -> None:
         """Pass the request on, or answer it with an error; raises MalformedRequest."""
@@ -60,6 +66,9 @@ class ReadOnlySession:
         refusal = self._refusal(kind, payload)
         if refusal:
             self._owner.refused += 1
+            if not self.refused:  # one line per connection: a flood must not flood the log
+                log.warning("%s (further refusals on this connection are only counted)", refusal)
+            self.refused += 1
             self._send(error_response(msg_id, entity_id, refusal))
             return
         if kind == VIEW_DELETE:
