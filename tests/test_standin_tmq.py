@@ -324,33 +324,3 @@ def test_topics_and_offsets_survive_outages(standin: Any, fault: str) -> None:
         assert read(c, 1, seconds=1.0) == []
     with consumer(td, topic, "g_new") as c:
         assert sorted(row[3] for row in read(c, 3)) == [1, 2, 3]
-
-
-def vgroups(c: Any) -> set[int]:
-    return {a.vg_id() for t in c.assignment() for a in t.assignments()}
-
-
-def test_a_group_splits_the_vgroups_among_its_consumers(standin: Any) -> None:
-    """Guards consumer groups as TDengine runs them: two consumers of one group are each assigned
-    some of the vgroups (together all, never the same one twice) and read each row once between
-    them; when one leaves, the other takes its vgroups from the group's committed offsets.
-    Stand-in only: TDengine rebalances on a timer, so a real twin would have to wait for it."""
-    td = standin_target(standin)
-    conn, topic = make_trades(td)
-    for v, name in enumerate("abcdefgh"):  # eight subtables: rows in both vgroups
-        conn.execute(f"INSERT INTO d.{name} USING d.st TAGS ('{name}') VALUES ({v}, {v})")
-    first = taosws.Consumer(consumer_conf(td, "shared"))
-    first.subscribe([topic])
-    with consumer(td, topic, "shared") as second:
-        mine = [vgroups(c) for c in (first, second)]
-        assert mine[0] and mine[1] and not mine[0] & mine[1]
-        rows = [read(c, 8, seconds=2.0, commit=c is second) for c in (first, second)]
-        assert sorted(row[3] for part in rows for row in part) == list(range(8))
-        assert rows[0] and rows[1]
-        first.close()  # the server learns it when the connection closes: wait for that
-        deadline = time.monotonic() + 10
-        while len(vgroups(second)) < len(mine[0] | mine[1]) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert vgroups(second) == mine[0] | mine[1]
-        again = read(second, len(rows[0]), seconds=3.0)  # first never committed: they come again
-        assert sorted(row[3] for row in again) == sorted(row[3] for row in rows[0])

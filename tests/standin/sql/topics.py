@@ -178,24 +178,11 @@ class Subscriptions:
             if name not in self.topics:
                 raise TDError(TOPIC_NOT_EXIST, "Topic not exist")
         consumer = Consumer(next(self._ids), group, list(topics), reset or "latest")
+        for name in topics:
+            for vgroup in self.vgroups(self.topics[name].db):
+                consumer.positions[(name, vgroup.id)] = self._start(consumer, name, vgroup)
         self.consumers[consumer.id] = consumer
-        self._rebalance(group)
         return consumer.id
-
-    def _rebalance(self, group: str) -> None:
-        """Split each topic's vgroups among the group's consumers of it, as TDengine's mnode does
-        (here at once, on every join and leave). A vgroup that changes hands starts again at the
-        group's committed offset: what its old holder read and did not commit comes again."""
-        members = [c for c in self.consumers.values() if c.group == group]  # in subscription order
-        for topic in {name for c in members for name in c.topics if name in self.topics}:
-            holders = [c for c in members if topic in c.topics]
-            for i, vgroup in enumerate(self.vgroups(self.topics[topic].db)):
-                key, owner = (topic, vgroup.id), holders[i % len(holders)]
-                for c in holders:
-                    if c is not owner:
-                        c.positions.pop(key, None)
-                if key not in owner.positions:
-                    owner.positions[key] = self._start(owner, topic, vgroup)
 
     def _start(self, consumer: Consumer, topic: str, vgroup: Vgroup) -> int:
         """Where a new consumer starts: its group's committed offset, else the reset rule. A
@@ -206,9 +193,7 @@ class Subscriptions:
         return vgroup.begin if consumer.reset == "earliest" else vgroup.end
 
     def close(self, consumer_id: int) -> None:
-        consumer = self.consumers.pop(consumer_id, None)
-        if consumer is not None:
-            self._rebalance(consumer.group)
+        self.consumers.pop(consumer_id, None)
 
     def consumer(self, consumer_id: int) -> Consumer:
         consumer = self.consumers.get(consumer_id)
@@ -304,9 +289,9 @@ class Subscriptions:
         consumer.positions[key] = offset
 
     def assignment(self, consumer_id: int, topic: str) -> list[tuple[int, int, int, int]]:
-        """(vgroup id, position, begin, end) of each vgroup of ``topic`` assigned to the consumer."""
+        """(vgroup id, position, begin, end) of each vgroup of ``topic``."""
         consumer = self.consumer(consumer_id)
         if topic not in consumer.topics or topic not in self.topics:
             raise TDError(TMQ_INVALID_TOPIC, "Topic does not belong to this consumer")
         return [(v.id, consumer.positions[(topic, v.id)], v.begin, v.end)
-                for v in self.vgroups(self.topics[topic].db) if (topic, v.id) in consumer.positions]
+                for v in self.vgroups(self.topics[topic].db)]
