@@ -10,11 +10,14 @@ counts use TDengine's varints: 7 bits a byte, low bits first; signed ones zigzag
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
-from tests.standin.api import ResultSet, TopicMessage
+from tests.standin.api import Field, TopicMessage
 from tests.standin.protocol.blocks import encode_block
 
 PRECISION_CODES = {"ms": 0, "us": 1, "ns": 2}
+# The 18-byte retrieve header before each block: zeros, then the precision code.
+_RETRIEVE_HEADERS = {name: bytes(17) + bytes([code]) for name, code in PRECISION_CODES.items()}
 OFFSET_LOG = 1  # STqOffsetVal type: a WAL version follows
 FETCH_RAW_ACTION = 8
 _HEAD = struct.Struct("<QQHQQII")  # marker, action, version, timing, req_id, code, message length
@@ -36,14 +39,16 @@ def zigzag(n: int) -> bytes:
     return varint((n << 1) ^ (n >> 63))
 
 
+@lru_cache(maxsize=4096)  # table names repeat in every message
 def cstr(text: str) -> bytes:
     data = text.encode() + b"\0"
     return varint(len(data)) + data
 
 
-def _schema(result: ResultSet) -> bytes:
-    parts = [zigzag(len(result.fields)), zigzag(1)]
-    for col_id, fld in enumerate(result.fields, start=1):
+@lru_cache(maxsize=256)  # one schema per topic and table: built once, not per block
+def _schema(fields: tuple[Field, ...]) -> bytes:
+    parts = [zigzag(len(fields)), zigzag(1)]
+    for col_id, fld in enumerate(fields, start=1):
         parts.append(struct.pack("<Bb", fld.type, 0) + zigzag(fld.width) + zigzag(col_id) + cstr(fld.name))
     return b"".join(parts)
 
@@ -56,8 +61,9 @@ def encode(message: TopicMessage, begin: int) -> bytes:
         rows = result.rows
         assert isinstance(rows, list)
         block = encode_block(result.fields, rows)
-        header = bytes(17) + bytes([PRECISION_CODES[result.precision]])
-        parts += [varint(len(header) + len(block)), header, block, _schema(result), cstr(table_name)]
+        header = _RETRIEVE_HEADERS[result.precision]
+        schema = _schema(tuple(result.fields))
+        parts += [varint(len(header) + len(block)), header, block, schema, cstr(table_name)]
     return b"".join(parts)
 
 
