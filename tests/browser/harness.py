@@ -37,10 +37,11 @@ NETWORK_NOISE = re.compile(r"net::ERR_CONNECTION_(REFUSED|RESET)|WebSocket conne
 class Stack:
     """Stand-in TDengine + producer.py + perspective_server.py on ``port``; stop with close()."""
 
-    def __init__(self, database: str = "browser", port: int | None = None) -> None:
+    def __init__(self, database: str = "browser", port: int | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self._exit = ExitStack()
         self.standin = self._exit.enter_context(StandInProcess())
-        self.env = taos_env(self.standin.host, self.standin.port, database=database)
+        self.env = taos_env(self.standin.host, self.standin.port, database=database) | (settings or {})
         self.port = port or free_port()
         self.producer = self._exit.enter_context(
             Program("producer.py", env=self.env | {"PRODUCER_RATE": str(PRODUCER_RATE)}))
