@@ -34,7 +34,7 @@ def server_views(stack: Stack) -> int:
 
 def replica_size(page: Any) -> dict[str, Any]:
     return page.evaluate("(async () => { const r = dashboard.replica;"
-                         " return {name: r.name, limit: r.limit, size: await r.table.size()}; })()")
+                         " return {limit: r.limit, size: await r.table.size()}; })()")
 
 
 def test_several_pages_are_live_with_one_server_view_each(stack: Stack, browser: Any) -> None:
@@ -50,7 +50,7 @@ def test_several_pages_are_live_with_one_server_view_each(stack: Stack, browser:
             one.page.goto(stack.url)
         for one in watched:
             h.wait_live(one.page)
-            assert one.page.evaluate("dashboard.replica.name").startswith("stock_values replica")
+            assert one.page.evaluate("dashboard.replica.replicas") == 1
         for one in watched:
             before = h.wait_grid_rows(one.page, "trades", minimum=3)
             h.wait_grid_change(one.page, "trades", before)
@@ -83,18 +83,22 @@ def test_replica_keeps_the_servers_limit(stack: Stack, watched: Watched) -> None
 
 def test_reconnect_builds_a_fresh_replica(stack: Stack, watched: Watched) -> None:
     """After the server restarts, the page builds a new replica on the new connection, whose
-    rows keep updating, and the server holds one view for it.
+    rows keep updating, in a new engine, and the server holds one view for it.
 
     Guards against: panels left on the dead connection's copy (frozen grid), or a reconnect
-    that reuses the old replica's name and fails to create the table."""
+    that fails to create the new copy because the old one (same name) is still there, or old
+    engines' workers piling up (one per reconnect)."""
     page = watched.page
     page.goto(stack.url)
     h.wait_live(page)
-    first = page.evaluate("dashboard.replica.name")
+    page.evaluate("window.__old = dashboard.replica.engine")
+    workers = len(page.workers)
     stack.stop_server()
     stack.start_server()
     h.wait_live(page, connections=2, timeout=60)
-    assert page.evaluate("dashboard.replica.name") != first
+    assert page.evaluate("dashboard.replica.replicas") == 2
+    assert page.evaluate("dashboard.replica.engine !== window.__old") is True
+    assert len(page.workers) == workers, "the old replica's worker was not ended"
     before = h.wait_grid_rows(page, "trades", minimum=3)
     h.wait_grid_change(page, "trades", before)
     assert server_views(stack) == 1
