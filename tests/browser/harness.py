@@ -37,11 +37,10 @@ NETWORK_NOISE = re.compile(r"net::ERR_CONNECTION_(REFUSED|RESET)|WebSocket conne
 class Stack:
     """Stand-in TDengine + producer.py + perspective_server.py on ``port``; stop with close()."""
 
-    def __init__(self, database: str = "browser", port: int | None = None,
-                 settings: dict[str, str] | None = None) -> None:
+    def __init__(self, database: str = "browser", port: int | None = None) -> None:
         self._exit = ExitStack()
         self.standin = self._exit.enter_context(StandInProcess())
-        self.env = taos_env(self.standin.host, self.standin.port, database=database) | (settings or {})
+        self.env = taos_env(self.standin.host, self.standin.port, database=database)
         self.port = port or free_port()
         self.producer = self._exit.enter_context(
             Program("producer.py", env=self.env | {"PRODUCER_RATE": str(PRODUCER_RATE)}))
@@ -204,10 +203,13 @@ def plugin_name(page: Any, panel: str) -> str:
 
 
 def layout(page: Any, panel: str) -> dict[str, Any]:
-    """The panel viewer's current configuration (viewer.save())."""
-    return page.evaluate(
+    """The panel viewer's current configuration (viewer.save()), without the table it reads:
+    the page's replica gets a new name on each connection, and layouts are saved without it."""
+    saved = page.evaluate(
         "async (panel) => await document.querySelector(`[data-panel=${panel}] perspective-viewer`).save()",
         panel)
+    saved.pop("table", None)
+    return saved
 
 
 _COLOURED_PIXELS = """async (png) => {

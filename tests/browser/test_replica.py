@@ -1,11 +1,12 @@
-"""The served page holds a replica: one server view per page, the panels read the browser's copy.
+"""The served page holds a replica: one server view per page, every panel computed in the browser.
 
-One stack (table limit 60, so the limit is reached within seconds) and one browser for the module.
+Real Chromium against the real server, stand-in and producer. What the server holds for each
+page is read from its /metrics (tdpersp_views, tdpersp_viewers), as an operator would.
 """
 
 from __future__ import annotations
 
-import re
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -13,93 +14,81 @@ from typing import Any
 import pytest
 
 from tests.browser import harness as h
-from tests.browser.harness import Stack, Watched
-
-LIMIT = 60
-PAGES = 3
+from tests.processes import Program, free_port, taos_env, wait_for_server
+from tests.standin.fixture import StandInProcess
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    with Stack(database="replica", settings={"PERSPECTIVE_TABLE_LIMIT": str(LIMIT)}) as running:
-        yield running
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
 
 
-def server_views(stack: Stack) -> int:
-    """Views open on the server's live and history tables, from its /metrics."""
-    with urllib.request.urlopen(f"{stack.url}metrics", timeout=10) as reply:
-        text = reply.read().decode()
-    return int(float(re.search(r"^tdpersp_views (\S+)$", text, re.M).group(1)))
+@pytest.fixture
+def served() -> Iterator[tuple[StandInProcess, dict[str, str], int]]:
+    """A stand-in and a server on it (no producer yet)."""
+    with StandInProcess() as standin:
+        env = taos_env(standin.host, standin.port, database="replica")
+        port = free_port()
+        with Program("perspective_server.py", env | {"PERSPECTIVE_PORT": str(port)}):
+            wait_for_server(port)
+            yield standin, env, port
 
 
-def replica_size(page: Any) -> dict[str, Any]:
-    return page.evaluate("(async () => { const r = dashboard.replica;"
-                         " return {limit: r.limit, size: await r.table.size()}; })()")
+REPLICA = """async () => ({size: await dashboard.replica.size(),
+  newest: (await (await dashboard.replica.view({sort: [['timestamp', 'desc']]})).to_columns(
+           {start_row: 0, end_row: 1})).timestamp[0]})"""
 
 
-def test_several_pages_are_live_with_one_server_view_each(stack: Stack, browser: Any) -> None:
-    """Three served pages at once: each goes live, each trades grid shows new rows as the producer
-    writes, and the server holds one view per page (not one per panel: 4 per page before).
+def test_pages_hold_a_bounded_replica_and_ask_the_server_for_one_view_each(served: Any) -> None:
+    """Guards the replica: three served pages go live together, each asks the server for exactly
+    one view (not one per panel), and each page's replica keeps the server table's 1,000-row limit
+    while 4,000 rows flow, ending with the server's newest row. It cannot prove the panels'
+    pivots are right (the dashboard tests check what they show)."""
+    standin, env, port = served
+    with h.chromium() as browser:
+        pages = [h.watch(browser).page for _ in range(3)]
+        for page in pages:
+            page.goto(f"http://127.0.0.1:{port}/")
+        for page in pages:
+            h.wait_live(page)  # live before the table exists: every row comes through the replica
+        with Program("producer.py", env | {"PRODUCER_RATE": "1000", "PRODUCER_COUNT": "4000"}) as producer:
+            sizes = []
+            while producer.proc.poll() is None:
+                sizes += [page.evaluate(REPLICA)["size"] for page in pages]
+                time.sleep(0.3)
+        assert metric(port, "tdpersp_viewers") == 3
+        assert metric(port, "tdpersp_views") == 3
+        assert sizes and max(sizes) <= 1000
+        time.sleep(1.5)  # the last rows reach the server table and the replicas
+        server_newest = newest_in_tdengine(standin)
+        for page in pages:
+            replica = page.evaluate(REPLICA)
+            assert replica == {"size": 1000, "newest": server_newest}
 
-    Guards against: panels reading the server's table again (views = 4 per page), a replica
-    that stops following the server (grid never changes), pages that block each other.
-    It cannot prove the browser's pivots equal the server's; test_dashboard checks the panels."""
-    watched = [h.watch(browser) for _ in range(PAGES)]
+
+def newest_in_tdengine(standin: StandInProcess) -> float:
+    """The newest trade's timestamp in epoch milliseconds, as the replica holds timestamps."""
+    import taosws
+
+    conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
     try:
-        for one in watched:
-            one.page.goto(stack.url)
-        for one in watched:
-            h.wait_live(one.page)
-            assert one.page.evaluate("dashboard.replica.replicas") == 1
-        for one in watched:
-            before = h.wait_grid_rows(one.page, "trades", minimum=3)
-            h.wait_grid_change(one.page, "trades", before)
-            h.wait_grid_rows(one.page, "tickers", minimum=2)
-        assert server_views(stack) == PAGES
-        for one in watched:
-            assert not one.unexpected_errors()
+        ((newest,),) = conn.query("SELECT CAST(MAX(`timestamp`) AS BIGINT) FROM replica.stocks_values")
     finally:
-        for one in watched:
-            one.page.close()
+        conn.close()
+    return newest // 1000
 
 
-def test_replica_keeps_the_servers_limit(stack: Stack, watched: Watched) -> None:
-    """The browser's copy holds at most the server table's limit of rows while rows keep coming.
-
-    Guards against: a local table made without {limit}, which keeps every row it is sent and
-    grows without bound in a long-open page."""
-    page = watched.page
-    page.goto(stack.url)
-    h.wait_live(page)
-    page.wait_for_function(f"dashboard.replica.table.size().then((n) => (window.__size = n) >= {LIMIT})",
-                           polling=500, timeout=30_000)
-    first = replica_size(page)
-    before = h.wait_grid_rows(page, "trades", minimum=3)
-    h.wait_grid_change(page, "trades", before)
-    after = replica_size(page)
-    assert first["limit"] == LIMIT
-    assert first["size"] == after["size"] == LIMIT, (first, after)
-
-
-def test_reconnect_builds_a_fresh_replica(stack: Stack, watched: Watched) -> None:
-    """After the server restarts, the page builds a new replica on the new connection, whose
-    rows keep updating, in a new engine, and the server holds one view for it.
-
-    Guards against: panels left on the dead connection's copy (frozen grid), or a reconnect
-    that fails to create the new copy because the old one (same name) is still there, or old
-    engines' workers piling up (one per reconnect)."""
-    page = watched.page
-    page.goto(stack.url)
-    h.wait_live(page)
-    page.evaluate("window.__old = dashboard.replica.engine")
-    workers = len(page.workers)
-    stack.stop_server()
-    stack.start_server()
-    h.wait_live(page, connections=2, timeout=60)
-    assert page.evaluate("dashboard.replica.replicas") == 2
-    assert page.evaluate("dashboard.replica.engine !== window.__old") is True
-    assert len(page.workers) == workers, "the old replica's worker was not ended"
-    before = h.wait_grid_rows(page, "trades", minimum=3)
-    h.wait_grid_change(page, "trades", before)
-    assert server_views(stack) == 1
-    assert not watched.unexpected_errors(allow=h.NETWORK_NOISE)
+def test_the_page_from_disk_keeps_server_side_panels(served: Any) -> None:
+    """Guards the file:// fallback: a module worker cannot start there, so the page from disk has
+    no replica and each of its four panels holds its own view on the server."""
+    _standin, env, port = served
+    with h.chromium() as browser, Program("producer.py", env | {"PRODUCER_COUNT": "500"}) as producer:
+        producer.wait()
+        page = h.watch(browser).page
+        page.goto(f"{h.PAGE_FILE.as_uri()}?server=127.0.0.1:{port}")
+        h.wait_live(page)
+        assert page.evaluate("dashboard.replica === undefined")
+        assert metric(port, "tdpersp_views") == len(h.PANELS)
