@@ -20,6 +20,7 @@ import perspective
 import tornado.web
 
 from tdpersp import config, history_process, history_web, reader_process, schema
+from tdpersp.access import Access
 from tdpersp.feed import TableFeed
 from tdpersp.history_process import HistoryServer
 from tdpersp.reader_process import ReaderOptions
@@ -40,6 +41,17 @@ SETTINGS = (
                    config.positive_float),
     config.Setting("PERSPECTIVE_HOST", "127.0.0.1", "address to listen on (0.0.0.0 exposes it)", config.host),
     config.Setting("PERSPECTIVE_PORT", "8080", "port to listen on", config.port),
+    # --- who may connect, and how much one connection may ask (tdpersp/access.py) ---
+    config.Setting("PERSPECTIVE_ALLOWED_HOSTS", "",
+                   "host names the server answers to besides IP addresses and localhost, comma-separated",
+                   config.names),
+    config.Setting("PERSPECTIVE_TOKEN", "",
+                   "if set, the page, /config.json and the websockets require ?token=", secret=True),
+    config.Setting("PERSPECTIVE_MAX_VIEWS", "64", "views one websocket connection may open",
+                   config.positive_int),
+    config.Setting("PERSPECTIVE_MAX_QUEUE_BYTES", str(32 * 1024 * 1024),
+                   "unsent bytes after which a viewer that reads too slowly is disconnected",
+                   config.positive_int),
     # --- all of history (tdpersp/history*.py) ---
     config.Setting("PERSPECTIVE_HISTORY_NAME", "stock_history",
                    "name of the virtual table over every row of TAOS_TABLENAME", config.identifier),
@@ -53,6 +65,11 @@ def make_table(server: perspective.Server, values: argparse.Namespace) -> perspe
     """The seed's limited table: it keeps the newest PERSPECTIVE_TABLE_LIMIT rows."""
     return server.new_local_client().table(
         schema.PERSPECTIVE_SCHEMA, limit=values.perspective_table_limit, name=values.perspective_table_name)
+
+
+def access(values: argparse.Namespace) -> Access:
+    return Access(allowed_hosts=values.perspective_allowed_hosts, token=values.perspective_token,
+                  max_views=values.perspective_max_views, max_queued_bytes=values.perspective_max_queue_bytes)
 
 
 def reader_options(values: argparse.Namespace) -> ReaderOptions:
@@ -78,7 +95,7 @@ async def serve(values: argparse.Namespace) -> int:
     feed = TableFeed(table, pipe, on_reader_exit=lambda: finish(1))
     feed.start()
     open_sockets: set[ViewerSocket] = set()
-    app = make_app(server, feed, values.perspective_table_name, open_sockets)
+    app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values))
     history, history_server = start_history(app, cfg, values, open_sockets)
     http_server = app.listen(values.perspective_port, address=values.perspective_host)
     log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",

@@ -68,6 +68,15 @@ def positive_float(text: str) -> float:
     return value
 
 
+def names(text: str) -> frozenset[str]:
+    """A comma-separated list of host names (empty: none)."""
+    items = [item.strip().lower() for item in text.split(",") if item.strip()]
+    for item in items:
+        if not re.fullmatch(r"[a-z0-9.-]{1,253}|\[?[0-9a-f:.]+\]?", item):
+            raise ValueError(f"{item!r} is not a host name")
+    return frozenset(items)
+
+
 def identifier(text: str) -> str:
     """A TDengine/Perspective name we can put in SQL without quoting tricks."""
     if not _IDENTIFIER.fullmatch(text):

@@ -7,28 +7,31 @@ from typing import Any
 
 import tornado.web
 
+from tdpersp.access import Checked
 from tdpersp.history_process import HistoryServer
 from tdpersp.readonly import ReadOnlyServer
 from tdpersp.web import ViewerSocket
 
 
-class HistoryConfigHandler(tornado.web.RequestHandler):
+class HistoryConfigHandler(Checked):
     """The hosted history tables, so the page need not hard-code a setting's value."""
 
     def initialize(self, tables: list[str]) -> None:
         self.tables = tables
 
     def get(self) -> None:
-        self.set_header("Access-Control-Allow-Origin", "*")
+        self.allow_file_page()
         self.set_header("Content-Type", "application/json")
         self.write(json.dumps({"tables": self.tables, "websocket": "/websocket/history"}))
 
 
 def add_routes(app: tornado.web.Application, server: HistoryServer, tables: list[str],
                open_sockets: set[Any]) -> None:
-    """`/websocket/history` is read-only and origin-checked like the live `/websocket`."""
+    """`/websocket/history` is guarded like the live `/websocket` (read-only, view cap, Host, token)."""
+    guarded = ReadOnlyServer(server, app.settings["access"].max_views)
+    app.settings["guarded_servers"].append(guarded)
     app.add_handlers(r".*", [
         (r"/history\.json", HistoryConfigHandler, {"tables": tables}),
         (r"/websocket/history", ViewerSocket,
-         {"perspective_server": ReadOnlyServer(server), "open_sockets": open_sockets}),
+         {"perspective_server": guarded, "open_sockets": open_sockets}),
     ])

@@ -203,10 +203,13 @@ def plugin_name(page: Any, panel: str) -> str:
 
 
 def layout(page: Any, panel: str) -> dict[str, Any]:
-    """The panel viewer's current configuration (viewer.save())."""
-    return page.evaluate(
+    """The panel viewer's current configuration (viewer.save()), without the table it reads:
+    the page's replica gets a new name on each connection, and layouts are saved without it."""
+    saved = page.evaluate(
         "async (panel) => await document.querySelector(`[data-panel=${panel}] perspective-viewer`).save()",
         panel)
+    saved.pop("table", None)
+    return saved
 
 
 _COLOURED_PIXELS = """async (png) => {

@@ -1,0 +1,94 @@
+"""The served page holds a replica: one server view per page, every panel computed in the browser.
+
+Real Chromium against the real server, stand-in and producer. What the server holds for each
+page is read from its /metrics (tdpersp_views, tdpersp_viewers), as an operator would.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser import harness as h
+from tests.processes import Program, free_port, taos_env, wait_for_server
+from tests.standin.fixture import StandInProcess
+
+
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        for line in reply.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"no {name} in /metrics")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[StandInProcess, dict[str, str], int]]:
+    """A stand-in and a server on it (no producer yet)."""
+    with StandInProcess() as standin:
+        env = taos_env(standin.host, standin.port, database="replica")
+        port = free_port()
+        with Program("perspective_server.py", env | {"PERSPECTIVE_PORT": str(port)}):
+            wait_for_server(port)
+            yield standin, env, port
+
+
+REPLICA = """async () => ({size: await dashboard.replica.size(),
+  newest: (await (await dashboard.replica.view({sort: [['timestamp', 'desc']]})).to_columns(
+           {start_row: 0, end_row: 1})).timestamp[0]})"""
+
+
+def test_pages_hold_a_bounded_replica_and_ask_the_server_for_one_view_each(served: Any) -> None:
+    """Guards the replica: three served pages go live together, each asks the server for exactly
+    one view (not one per panel), and each page's replica keeps the server table's 1,000-row limit
+    while 4,000 rows flow, ending with the server's newest row. It cannot prove the panels'
+    pivots are right (the dashboard tests check what they show)."""
+    standin, env, port = served
+    with h.chromium() as browser:
+        pages = [h.watch(browser).page for _ in range(3)]
+        for page in pages:
+            page.goto(f"http://127.0.0.1:{port}/")
+        for page in pages:
+            h.wait_live(page)  # live before the table exists: every row comes through the replica
+        with Program("producer.py", env | {"PRODUCER_RATE": "1000", "PRODUCER_COUNT": "4000"}) as producer:
+            sizes = []
+            while producer.proc.poll() is None:
+                sizes += [page.evaluate(REPLICA)["size"] for page in pages]
+                time.sleep(0.3)
+        assert metric(port, "tdpersp_viewers") == 3
+        assert metric(port, "tdpersp_views") == 3
+        assert sizes and max(sizes) <= 1000
+        time.sleep(1.5)  # the last rows reach the server table and the replicas
+        server_newest = newest_in_tdengine(standin)
+        for page in pages:
+            replica = page.evaluate(REPLICA)
+            assert replica == {"size": 1000, "newest": server_newest}
+
+
+def newest_in_tdengine(standin: StandInProcess) -> float:
+    """The newest trade's timestamp in epoch milliseconds, as the replica holds timestamps."""
+    import taosws
+
+    conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+    try:
+        ((newest,),) = conn.query("SELECT CAST(MAX(`timestamp`) AS BIGINT) FROM replica.stocks_values")
+    finally:
+        conn.close()
+    return newest // 1000
+
+
+def test_the_page_from_disk_keeps_server_side_panels(served: Any) -> None:
+    """Guards the file:// fallback: a module worker cannot start there, so the page from disk has
+    no replica and each of its four panels holds its own view on the server."""
+    _standin, env, port = served
+    with h.chromium() as browser, Program("producer.py", env | {"PRODUCER_COUNT": "500"}) as producer:
+        producer.wait()
+        page = h.watch(browser).page
+        page.goto(f"{h.PAGE_FILE.as_uri()}?server=127.0.0.1:{port}")
+        h.wait_live(page)
+        assert page.evaluate("dashboard.replica === undefined")
+        assert metric(port, "tdpersp_views") == len(h.PANELS)
