@@ -122,3 +122,29 @@ def test_history_recovers_when_tdengine_comes_back(standin, db_name) -> None:
         error = asyncio.run(history_across_outage(port, standin))
         assert "0xE0" in error or "onnect" in error, error
         assert server.stop() == 0, server.output
+
+
+async def views_until_refused(port: int) -> tuple[int, str]:
+    async with remote_client(f"ws://127.0.0.1:{port}/websocket/history") as client:
+        table = await client.open_table("stock_history")
+        opened = 0
+        try:
+            for _ in range(10):
+                await table.view(columns=["volume"])
+                opened += 1
+        except perspective.PerspectiveError as err:
+            return opened, str(err)
+        return opened, ""
+
+
+def test_view_cap_applies_to_history(standin, db_name) -> None:
+    """Guards the history websocket against unbounded views, as the live one (PERSPECTIVE_MAX_VIEWS)."""
+    fill(standin, db_name)
+    port = free_port()
+    env = taos_env(standin.host, standin.port, database=db_name) | {
+        "PERSPECTIVE_PORT": str(port), "PERSPECTIVE_MAX_VIEWS": "3"}
+    with Program("perspective_server.py", env) as server:
+        wait_for_server(port)
+        opened, error = asyncio.run(views_until_refused(port))
+        assert opened == 3 and "too many views" in error, (opened, error)
+        assert server.stop() == 0, server.output
