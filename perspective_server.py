@@ -23,6 +23,7 @@ from tdpersp import config, history_process, history_web, reader_process, schema
 from tdpersp.feed import TableFeed
 from tdpersp.history_process import HistoryServer
 from tdpersp.reader_process import ReaderOptions
+from tdpersp.subscriber import default_group, default_topic
 from tdpersp.tdconn import TaosConfig
 from tdpersp.web import ViewerSocket, close_sockets, make_app
 
@@ -40,6 +41,17 @@ SETTINGS = (
                    config.positive_float),
     config.Setting("PERSPECTIVE_HOST", "127.0.0.1", "address to listen on (0.0.0.0 exposes it)", config.host),
     config.Setting("PERSPECTIVE_PORT", "8080", "port to listen on", config.port),
+    # --- where rows come from (tdpersp/reader*.py, tdpersp/subscriber.py) ---
+    config.Setting("PERSPECTIVE_SOURCE", "poll",
+                   "how new rows are read: poll (query every refresh) or subscribe (a TDengine topic)",
+                   config.choice("poll", "subscribe")),
+    config.Setting("PERSPECTIVE_TOPIC", "",
+                   "topic for subscribe, created if missing (empty: TAOS_DATABASE_TAOS_TABLENAME_live)",
+                   config.optional(config.identifier)),
+    config.Setting("PERSPECTIVE_GROUP", "",
+                   "consumer group for subscribe; servers in different groups each get every row "
+                   "(empty: perspective_ plus this host's name and PERSPECTIVE_PORT)",
+                   config.optional(config.identifier)),
     # --- all of history (tdpersp/history*.py) ---
     config.Setting("PERSPECTIVE_HISTORY_NAME", "stock_history",
                    "name of the virtual table over every row of TAOS_TABLENAME", config.identifier),
@@ -60,6 +72,9 @@ def reader_options(values: argparse.Namespace) -> ReaderOptions:
         initial_rows=values.perspective_table_limit,
         lookback=int(values.perspective_lookback * schema.TICKS_PER_MS),
         refresh=values.perspective_refresh_rate / 1000,
+        source=values.perspective_source,
+        topic=values.perspective_topic or default_topic(values.taos_database, values.taos_tablename),
+        group=values.perspective_group or default_group(values.perspective_port),
     )
 
 
@@ -81,8 +96,9 @@ async def serve(values: argparse.Namespace) -> int:
     app = make_app(server, feed, values.perspective_table_name, open_sockets)
     history, history_server = start_history(app, cfg, values, open_sockets)
     http_server = app.listen(values.perspective_port, address=values.perspective_host)
-    log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",
-             values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe())
+    log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s by %s",
+             values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe(),
+             describe_source(reader_options(values)))
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, finish, 0)
     code = await exit_code
@@ -96,6 +112,12 @@ async def serve(values: argparse.Namespace) -> int:
     history_server.stop()
     log.info("stopped after delivering %d rows", feed.status.reader.delivered)
     return code
+
+
+def describe_source(options: ReaderOptions) -> str:
+    if options.source == "subscribe":
+        return f"subscription (topic {options.topic}, consumer group {options.group})"
+    return f"polling every {options.refresh * 1000:g} ms"
 
 
 def start_history(app: tornado.web.Application, cfg: TaosConfig, values: argparse.Namespace,

@@ -43,6 +43,7 @@ class ReaderStats:
     delivered: int = 0
     late: int = 0  # rows found behind the watermark by the lookback check
     queries: int = 0
+    commits: int = 0  # subscribe source: offsets committed after the table applied the rows
 
 
 @dataclass
@@ -66,7 +67,7 @@ class NewRowReader:
         self.stats.polls += 1
         try:
             rows = self._first_rows() if self._watermark is None else (
-                self._late_rows(self._watermark) + self._rows_after(self._watermark))
+                self._late_rows(self._watermark) + self.rows_after(self._watermark))
         except taosws.Error as err:
             if is_missing_table(err):  # every row written from now on will be new to us
                 self._from_start = True
@@ -79,7 +80,7 @@ class NewRowReader:
         """All rows if the table was missing or empty when we first looked; else the newest
         `initial_rows`, the older ones being history that the table has no room for."""
         if self._from_start:
-            return self._rows_after(None)
+            return self.rows_after(None)
         newest = self._run(f"ORDER BY `timestamp` DESC LIMIT {self.initial_rows}")
         if not newest:
             self._from_start = True
@@ -87,7 +88,7 @@ class NewRowReader:
             self._floor = newest[-1][TS]
         return self._accept(list(reversed(newest)))
 
-    def _rows_after(self, watermark: int | None) -> list[Row]:
+    def rows_after(self, watermark: int | None) -> list[Row]:
         """Page through rows above the watermark; pages overlap on their edge timestamp."""
         found: list[Row] = []
         condition = "" if watermark is None else f"`timestamp` > {watermark}"

@@ -1,0 +1,207 @@
+"""Reading new rows by TDengine data subscription (TMQ): TDengine pushes them, whatever their timestamp.
+
+A topic over the trades supertable (created if missing) is consumed with `taosws.Consumer` in the
+reader's child process. Delivery follows arrival, not timestamps, so a row written hours late is
+delivered like any other, once.
+
+Start-up handoff, with no gap and no duplicate: subscribe and pin every vgroup's position at the
+end of its log first, then query the newest PERSPECTIVE_TABLE_LIMIT rows. A row written between
+the two is in both; the stream skips the keys (subtable, timestamp) the query loaded until it has
+caught up (a poll that finds nothing), after which no loaded row can come again.
+
+Offsets are committed only after the server acknowledged that `table.update()` applied the rows
+(tdpersp/reader_process.py). After a lost connection the consumer resumes from the committed
+offset; rows applied but not committed (the commit failed with the connection) are skipped by key.
+If the committed offset is gone (the topic was dropped, or TDengine trimmed its log), the rows
+newer than the newest delivered one are read again by query, and a log line says that rows
+written meanwhile with older timestamps cannot be recovered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from typing import Any
+
+import taosws
+
+from tdpersp import schema
+from tdpersp.reader import TBNAME, TS, NewRowReader, ReaderStats, Row
+from tdpersp.reader_process import RETRY_SECONDS, WAITING_FOR_TDENGINE, ReaderOptions, Update, failure
+from tdpersp.tdconn import LazyConnection, TaosConfig, is_missing_table
+
+POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
+Key = tuple[str, int]
+
+# Same columns, same order as the poll reader's rows (tdpersp/reader.py); timestamps as integers
+# of the database precision, which avoids the client's timezone-dependent formatting.
+_TOPIC_SELECT = (
+    "SELECT CAST(`timestamp` AS BIGINT), tbname, ticker, client, `open`, high, low, `close`, volume, "
+    "CAST(`date` AS BIGINT) FROM {table}"
+)
+
+try:  # taosws's seek/commit/committed unwrap() their errors: a failure is a Rust panic
+    from pyo3_runtime import PanicException  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - the module appears once taosws is loaded
+    PanicException = taosws.Error  # type: ignore[misc,assignment]
+TDENGINE_ERRORS = (taosws.Error, PanicException)
+
+
+def default_topic(database: str, table: str) -> str:
+    return f"{database}_{table}_live"[:192]
+
+
+def default_group(port: int) -> str:
+    """One group per server (host and port): two servers each get every row, and a restarted
+    server finds its own group again."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname().lower())
+    return f"perspective_{host}"[:50] + f"_{port}"
+
+
+def topic_sql(cfg: TaosConfig, topic: str) -> str:
+    table = f"{schema.quote(cfg.database)}.{schema.quote(cfg.table)}"
+    return f"CREATE TOPIC IF NOT EXISTS {schema.quote(topic)} AS {_TOPIC_SELECT.format(table=table)}"
+
+
+class SubscriptionSource:
+    """The `subscribe` source; see the module's docstring for its guarantees."""
+
+    def __init__(self, cfg: TaosConfig, options: ReaderOptions) -> None:
+        self.cfg, self.options = cfg, options
+        self.stats = ReaderStats()
+        self.where = f"{cfg.database}.{cfg.table}"
+        self._conn = LazyConnection(cfg)
+        self._consumer: Any = None
+        self._message: Any = None  # the last message read, committed once applied
+        self._skip: set[Key] = set()  # already in the table; the stream may bring them again
+        self._newest: int | None = None  # newest timestamp delivered: where a refill starts
+        self._started = False  # the first load happened
+        self._from_start = False  # the table was missing at first: every row of it is new
+        self._last_rows: list[Row] = []
+
+    def read(self) -> Update:
+        try:
+            return self._poll() if self._consumer is not None else self._connect()
+        except TDENGINE_ERRORS as err:
+            self._close()
+            if is_missing_table(err) and not self._started:
+                self._from_start = True
+            update = failure(err, self.where, self.stats)
+            time.sleep(RETRY_SECONDS if update.state == WAITING_FOR_TDENGINE else self.options.refresh)
+            return update
+
+    def applied(self) -> None:
+        """Commit the message whose rows the server applied; if that fails, remember its keys."""
+        message, self._message = self._message, None
+        if message is None:
+            return
+        try:
+            self._consumer.commit(message)
+            self.stats.commits += 1
+        except TDENGINE_ERRORS:
+            self._skip.update(keys(self._last_rows))
+            self._close()  # reconnect: resume from the last good commit, skipping these keys
+
+    # --- connecting: topic, subscription, where to start ---------------------------------------
+
+    def _connect(self) -> Update:
+        self._conn.query(topic_sql(self.cfg, self.options.topic))
+        consumer = taosws.Consumer(conf=self._consumer_conf())
+        consumer.subscribe([self.options.topic])
+        self._consumer = consumer
+        notice = ""
+        if not self._started:
+            rows = self._first_load()
+        elif self._resumable():
+            rows, notice = [], "subscription resumed from its committed offsets"
+        else:
+            rows = self._refill()
+            notice = (f"topic {self.options.topic}: no committed offset for group {self.options.group} "
+                      "(topic dropped, or its log trimmed); re-read rows newer than the newest delivered "
+                      "by query: rows written meanwhile with older timestamps are not recovered")
+        self._started = True
+        self._skip.update(keys(rows))  # the stream may bring these again until it catches up
+        update = self._deliver(rows)
+        update.notice = notice
+        return update
+
+    def _consumer_conf(self) -> dict[str, str]:
+        return {
+            "td.connect.websocket.scheme": "ws",
+            "td.connect.ip": self.cfg.host,
+            "td.connect.port": str(self.cfg.port),
+            "td.connect.user": self.cfg.user,
+            "td.connect.pass": self.cfg.password,
+            "group.id": self.options.group,
+            "auto.offset.reset": "earliest" if self._from_start else "latest",
+            "enable.auto.commit": "false",  # we commit after the table applied the rows
+        }
+
+    def _vgroups(self) -> list[Any]:
+        return [item for topic in self._consumer.assignment() or [] for item in topic.assignments()]
+
+    def _first_load(self) -> list[Row]:
+        """Pin the stream at the end of the log, then load the newest rows (or, when the table was
+        missing at first, stream it from the beginning and load nothing)."""
+        for vgroup in self._vgroups():
+            offset = vgroup.begin() if self._from_start else vgroup.end()
+            self._consumer.seek(self.options.topic, vgroup.vg_id(), offset)
+        if self._from_start:
+            return []
+        return self._loader().poll()
+
+    def _resumable(self) -> bool:
+        """Every vgroup has a committed offset still in the log: resume exactly there."""
+        vgroups = self._vgroups()
+        for vgroup in vgroups:
+            committed = self._consumer.committed(self.options.topic, vgroup.vg_id())
+            if committed < 0 or committed < vgroup.begin():
+                return False
+            self._consumer.seek(self.options.topic, vgroup.vg_id(), committed)
+        return bool(vgroups)
+
+    def _refill(self) -> list[Row]:
+        for vgroup in self._vgroups():
+            self._consumer.seek(self.options.topic, vgroup.vg_id(), vgroup.end())
+        loader = self._loader()
+        return loader.poll() if self._newest is None else loader.rows_after(self._newest)
+
+    def _loader(self) -> NewRowReader:
+        self.stats.queries += 1
+        return NewRowReader(self._conn.query, self.cfg.database, self.cfg.table, self.options.initial_rows, 0)
+
+    # --- streaming ---------------------------------------------------------------------------
+
+    def _poll(self) -> Update:
+        message = self._consumer.poll(timeout=POLL_SECONDS)
+        self.stats.polls += 1
+        if message is None:
+            self._skip.clear()  # caught up: nothing loaded before can come again
+            return Update(stats=self.stats)
+        rows = [row for block in message for row in block.fetchall()]
+        if self._skip:
+            rows = [row for row in rows if (row[TBNAME], row[TS]) not in self._skip]
+        self._message = message
+        return self._deliver(rows)
+
+    def _deliver(self, rows: list[Row]) -> Update:
+        self._last_rows = rows
+        if rows:
+            newest = max(row[TS] for row in rows)
+            self._newest = newest if self._newest is None else max(self._newest, newest)
+            self.stats.delivered += len(rows)
+        return Update.of_rows(rows, self.stats)
+
+    def _close(self) -> None:
+        self._message = None
+        if self._consumer is not None:
+            with contextlib.suppress(*TDENGINE_ERRORS):
+                self._consumer.close()
+            self._consumer = None
+        self._conn.close()
+
+
+
+def keys(rows: list[Row]) -> set[Key]:
+    return {(row[TBNAME], row[TS]) for row in rows}
