@@ -17,7 +17,7 @@ the run's row count, so that nothing is dropped before it is counted. Then:
   an upper bound of the time from queryable in TDengine to seen by the viewer);
 * CPU ms per 1,000 rows: user + system CPU of perspective_server.py and its child processes, from
   the producer's start to the last row received, per 1,000 inserted rows; RSS: at the end, same processes;
-* sustained: no duplicate, nothing missing, the producer reached 90 % of the rate, and lag p99 under 1 s.
+* sustained: no duplicate, nothing missing, the producer reached 90 % of the rate, and lag p99 under 2 s.
 
 `seed`: bench/seed_baseline.py in its own process instead of the server (no websocket; CPU is that
 process's; duplicates and missing by row timestamp, unique per producer).
@@ -66,7 +66,7 @@ class Result:
 
     @property
     def sustained(self) -> bool:
-        on_time = not self.lags or percentile(self.lags, 0.99) < 1.0
+        on_time = not self.lags or percentile(self.lags, 0.99) < 2.0
         fast_enough = self.inserted >= 0.9 * self.rate * self.seconds_target
         return self.duplicates == 0 and self.missing == 0 and on_time and fast_enough
 
