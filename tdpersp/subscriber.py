@@ -103,6 +103,11 @@ class SubscriptionSource:
             self._skip.update(keys(self._last_rows))
             self._close()  # reconnect: resume from the last good commit, skipping these keys
 
+    def committed(self) -> dict[int, int]:
+        """The group's committed offset per vgroup, as TDengine has it."""
+        return {vgroup.vg_id(): self._consumer.committed(self.options.topic, vgroup.vg_id())
+                for vgroup in self._vgroups()}
+
     # --- connecting: topic, subscription, where to start ---------------------------------------
 
     def _connect(self) -> Update:
