@@ -5,6 +5,7 @@ subscription source commits its offsets only then (see tdpersp/reader_process.py
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -61,7 +62,8 @@ class TableFeed:
         self.status.state, self.status.detail = LIVE, ""
         if update.count:
             self.table.update(update.columns, format="columns")
-            self._pipe.send(True)  # applied: the source may commit
+            with contextlib.suppress(OSError):  # the reader is gone: _readable sees the EOF next
+                self._pipe.send(True)  # applied: the source may commit
             self.status.updates += 1
             self.status.last_update = time.time()
 
