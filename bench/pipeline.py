@@ -1,6 +1,6 @@
 """The live pipeline end to end: each source at each rate, and the seed's algorithm as the baseline.
 
-    venv/bin/python bench/pipeline.py [--sources poll subscribe seed] [--rates 1000 10000 30000 100000]
+    venv/bin/python bench/pipeline.py [--sources poll subscribe seed] [--rates 1000 10000 30000 50000 100000]
                                       [--seconds 10]
 
 For each source and rate, on a fresh stand-in (`python -m tests.standin`): `perspective_server.py`
@@ -43,7 +43,7 @@ import taosws
 from bench import procstats, seed_baseline
 from tdpersp.tdconn import TaosConfig
 from tests.perspective_client import remote_client
-from tests.processes import Program, free_port, taos_env, wait_for_server
+from tests.processes import Program, free_port, server_config, taos_env, wait_for_server
 from tests.standin.fixture import StandInProcess
 
 DATABASE, TABLE = "bench", "stocks_values"
@@ -165,20 +165,23 @@ async def produce_and_follow(result: Result, env: dict[str, str], port: int, ser
             await asyncio.sleep(0.2)
         finished = producer.wait_for(r"done: (\d+) rows written in ([\d.]+) s")
     result.inserted, result.seconds = int(finished.group(1)), float(finished.group(2))
-    await settle(follower)
+    await settle(port, result.inserted, follower)
     result.cpu_seconds = procstats.cpu_seconds(pids) - cpu_before
     result.rss_mb = procstats.rss_mb(pids)
     done.set()
     await following
 
 
-async def settle(follower: Follower, quiet: float = 3.0, limit: float = 120.0) -> None:
-    """Wait until no delta arrived for `quiet` seconds (the backlog is drained), at most `limit`."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        last = follower.deltas[-1][0] if follower.deltas else 0.0
-        if time.time() - last > quiet:
-            return
+async def settle(port: int, inserted: int, follower: Follower, stall: float = 10.0) -> None:
+    """Wait until the server delivered every inserted row, or made no progress for `stall` seconds
+    (it fell behind for good); then until no delta arrived for a second (the client has them all)."""
+    delivered, progressed = -1, time.monotonic()
+    while delivered < inserted and time.monotonic() - progressed < stall:
+        now = (await asyncio.to_thread(server_config, port))["feed"]["delivered"]
+        if now != delivered:
+            delivered, progressed = now, time.monotonic()
+        await asyncio.sleep(0.2)
+    while follower.deltas and time.time() - follower.deltas[-1][0] < 1.0:
         await asyncio.sleep(0.2)
 
 
@@ -245,7 +248,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sources", nargs="+", default=["poll", "subscribe", "seed"],
                         choices=["poll", "subscribe", "seed"])
-    parser.add_argument("--rates", nargs="+", type=int, default=[1_000, 10_000, 30_000, 100_000])
+    parser.add_argument("--rates", nargs="+", type=int, default=[1_000, 10_000, 30_000, 50_000, 100_000])
     parser.add_argument("--seconds", type=float, default=10.0, help="producer run per rate")
     args = parser.parse_args()
     results = []
