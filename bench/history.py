@@ -59,8 +59,9 @@ def fill(cfg: TaosConfig, rows: int) -> float:
 
 def serve_loaded(cfg: TaosConfig, pipe: Connection) -> None:
     """The 'load everything' server: every row into a Perspective table, then answer requests."""
-    query = LazyConnection(cfg).query
-    info = describe_table(query, cfg.database, cfg.table)
+    connection = LazyConnection(cfg)
+    query = connection.query
+    info = describe_table(connection, cfg.database, cfg.table)
     server = perspective.Server()
     table = server.new_local_client().table({c.name: c.psp_type for c in info.columns}, name=TABLE)
     selected = ", ".join(value_sql(c) for c in info.columns)

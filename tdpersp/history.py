@@ -18,8 +18,10 @@ import perspective
 from perspective.virtual_servers import VirtualServerHandler
 
 from tdpersp import history_sql as S
+from tdpersp.history_groups import GroupView
 from tdpersp.history_sql import Column, TableInfo, Unsupported
-from tdpersp.history_views import FlatView, GroupView, parse_config
+from tdpersp.history_views import FlatView, parse_config
+from tdpersp.tdconn import LazyConnection, precision_of
 
 Query = Callable[[str], list[tuple]]
 
@@ -42,33 +44,26 @@ def features() -> dict[str, Any]:
     }
 
 
-def describe_table(query: Query, db: str, table: str) -> TableInfo:
+def describe_table(connection: LazyConnection, db: str, table: str) -> TableInfo:
     """Columns (tags included, `tbname` for supertables) and timestamp precision of `db`.`table`."""
-    rows = query(f"DESCRIBE {S.ident(db)}.{S.ident(table)}")
+    rows = connection.query(f"DESCRIBE {S.ident(db)}.{S.ident(table)}")
     columns = [Column(str(r[0]), str(r[1]), S.PSP_TYPES[str(r[1])], str(r[3]) == "TAG")
                for r in rows if str(r[1]) in S.PSP_TYPES]
     is_super = any(c.is_tag for c in columns)
     if is_super:
         columns.append(Column("tbname", "VARCHAR", "string", is_tag=True, pseudo=True))
-    return TableInfo(db, table, tuple(columns), _precision(query, db), is_super)
-
-
-def _precision(query: Query, db: str) -> str:
-    result = query("SHOW DATABASES")
-    # SHOW DATABASES' columns: name first; precision is the column holding 'ms'/'us'/'ns'.
-    for row in result:
-        if row[0] == db:
-            for value in row:
-                if value in S.TICKS_PER_MS:
-                    return str(value)
-    raise Unsupported(f"database {db!r} not found")
+    precision = precision_of(connection.connection(), db)
+    if precision is None:
+        raise Unsupported(f"database {db!r} not found")
+    return TableInfo(db, table, tuple(columns), precision, is_super)
 
 
 class HistoryHandler(VirtualServerHandler):
     """One viewer connection's handler. `tables` maps hosted names to `(database, table)`."""
 
-    def __init__(self, query: Query, tables: dict[str, tuple[str, str]]) -> None:
-        self.query = query
+    def __init__(self, connection: LazyConnection, tables: dict[str, tuple[str, str]]) -> None:
+        self.connection = connection
+        self.query: Query = connection.query
         self.tables = tables
         self._info: dict[str, TableInfo] = {}
         self._sizes: dict[str, int] = {}
@@ -79,7 +74,7 @@ class HistoryHandler(VirtualServerHandler):
         if name not in self._info:
             if name not in self.tables:
                 raise Unsupported(f"unknown table {name!r}")
-            self._info[name] = describe_table(self.query, *self.tables[name])
+            self._info[name] = describe_table(self.connection, *self.tables[name])
         return self._info[name]
 
     def get_features(self) -> dict[str, Any]:

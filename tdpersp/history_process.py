@@ -43,13 +43,13 @@ def run(cfg: TaosConfig, tables: Tables, pipe: Connection) -> None:
 
     from tdpersp.history import HistoryHandler
 
-    query = LazyConnection(cfg).query
+    connection = LazyConnection(cfg)
     sessions: dict[int, Any] = {}
     try:
         while True:
             kind, sid, payload = pipe.recv()
             if kind == "open":
-                sessions[sid] = perspective.VirtualServer(HistoryHandler(query, tables))
+                sessions[sid] = perspective.VirtualServer(HistoryHandler(connection, tables))
             elif kind == "close" and sid in sessions:
                 sessions.pop(sid).close()
             elif kind == "request" and sid in sessions:
@@ -72,10 +72,6 @@ class HistoryServer:
         self._sender = threading.Thread(target=self._send_loop, name="history-sender", daemon=True)
         self._sender.start()
         IOLoop.current().add_handler(pipe.fileno(), self._readable, IOLoop.READ)
-
-    @property
-    def sessions(self) -> int:
-        return len(self._callbacks)
 
     def new_session(self, callback: Callable[[bytes], None]) -> HistorySession:
         sid = next(self._ids)

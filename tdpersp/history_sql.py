@@ -229,12 +229,17 @@ def filter_sql(table: TableInfo, term: Sequence[Any]) -> str:
         if not values:
             return "" if op == "not in" else "1 = 0"
         items = ", ".join(literal(v, column, table.precision) for v in values)
-        return f"{quoted} {op.upper()} ({items})"
+        return _with_nulls(f"{quoted} {op.upper()} ({items})", quoted, op)
     if op in ("contains", "begins with", "ends with"):  # Perspective matches these case-insensitively
         prefix = "" if op == "begins with" else "%"
         suffix = "" if op == "ends with" else "%"
         return f"LOWER({quoted}) LIKE {like_literal(str(value), prefix, suffix)}"
-    return f"{quoted} {COMPARE[op]} {literal(value, column, table.precision)}"
+    return _with_nulls(f"{quoted} {COMPARE[op]} {literal(value, column, table.precision)}", quoted, op)
+
+
+def _with_nulls(condition: str, quoted: str, op: str) -> str:
+    """Perspective's `!=` and `not in` keep NULLs (measured), SQL's drop them."""
+    return f"{condition} OR {quoted} IS NULL" if op in ("!=", "not in") else condition
 
 
 def order_sql(expression: str, descending: bool) -> str:

@@ -48,6 +48,17 @@ def connect(cfg: TaosConfig, *, use_database: bool = True) -> taosws.Connection:
     return taosws.connect(dsn, user=cfg.user, password=cfg.password)
 
 
+def precision_of(conn: taosws.Connection, database: str) -> str | None:
+    """The database's timestamp precision ('ms', 'us' or 'ns'), None when it does not exist."""
+    result = conn.query("SHOW DATABASES")
+    names = [field.name() for field in result.fields]
+    name_at, precision_at = names.index("name"), names.index("precision")
+    for row in result:
+        if row[name_at] == database:
+            return str(row[precision_at])
+    return None
+
+
 def error_text(err: BaseException) -> str:
     """taosws messages look like "[0x2662] Internal error: `Table does not exist`"."""
     return str(err).replace("Internal error: ", "").replace("`", "")
@@ -75,13 +86,17 @@ class LazyConnection:
         self._cfg = cfg
         self._conn: taosws.Connection | None = None
 
-    def query(self, sql: str) -> list[tuple]:
+    def connection(self) -> taosws.Connection:
+        """The connection, opened if it is not."""
         if self._conn is None:
             # No database in the DSN: queries name it, and a missing database is then a query
             # error (0x0388) rather than a failed connect, which taosws reports less reliably.
             self._conn = connect(self._cfg, use_database=False)
+        return self._conn
+
+    def query(self, sql: str) -> list[tuple]:
         try:
-            return list(self._conn.query(sql))
+            return list(self.connection().query(sql))
         except taosws.Error as err:
             if is_connection_error(err):  # a SQL error (e.g. no such table) keeps the connection
                 self.close()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import taosws
 
 from tdpersp import schema
-from tdpersp.tdconn import TaosConfig, error_text, is_connection_error
+from tdpersp.tdconn import TaosConfig, error_text, is_connection_error, precision_of
 from tdpersp.trades import Batch
 
 log = logging.getLogger("producer")
@@ -33,13 +33,10 @@ def ensure_schema(conn: taosws.Connection, cfg: TaosConfig) -> None:
 
 
 def database_precision(conn: taosws.Connection, database: str) -> str:
-    result = conn.query("SHOW DATABASES")
-    names = [field.name() for field in result.fields]
-    name_at, precision_at = names.index("name"), names.index("precision")
-    for row in result:
-        if row[name_at] == database:
-            return str(row[precision_at])
-    raise SchemaError(f"database {database!r} is missing right after CREATE DATABASE")
+    precision = precision_of(conn, database)
+    if precision is None:
+        raise SchemaError(f"database {database!r} is missing right after CREATE DATABASE")
+    return precision
 
 
 class TradeWriter:

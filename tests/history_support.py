@@ -19,23 +19,24 @@ Query = Callable[[str], list[tuple]]
 
 
 @contextlib.contextmanager
-def fresh_database(target: Any, stem: str, precision: str = "ms") -> Iterator[tuple[str, Query]]:
+def fresh_database(target: Any, stem: str, precision: str = "ms") -> Iterator[tuple[str, LazyConnection]]:
     """A new database on `target` (the stand-in or a real TDengine), dropped afterwards; yields its
-    name (unique to this process) and a query function."""
+    name (unique to this process) and a connection."""
     name = f"h_{stem}_{os.getpid()}"
     connection = LazyConnection(TaosConfig(target.host, target.port, target.user, target.password, name, ""))
     connection.query(f"DROP DATABASE IF EXISTS {name}")
     connection.query(f"CREATE DATABASE {name} PRECISION '{precision}'")
     try:
-        yield name, connection.query
+        yield name, connection
     finally:
         connection.query(f"DROP DATABASE IF EXISTS {name}")
         connection.close()
 
 
-def open_history(query: Query, name: str, database: str, table: str) -> tuple[HistoryHandler, Any]:
+def open_history(connection: LazyConnection, name: str, database: str,
+                 table: str) -> tuple[HistoryHandler, Any]:
     """`database`.`table` hosted as `name` by the virtual server, opened by an in-process client."""
-    handler = HistoryHandler(query, {name: (database, table)})
+    handler = HistoryHandler(connection, {name: (database, table)})
     virtual = perspective.VirtualServer(handler)
     client = perspective.Client(lambda request: client.handle_response(virtual.handle_request(request)))
     return handler, client.open_table(name)

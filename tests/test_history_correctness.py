@@ -87,10 +87,11 @@ CONFIGS: list[tuple[str, dict[str, Any], tuple[int, int] | None]] = [
 @pytest.fixture(scope="module")
 def clients(td_module: Any) -> Iterator[tuple[Any, Any]]:
     """(virtual server table, regular table) over the same rows."""
-    with fresh_database(td_module, "trades", schema.PRECISION) as (database, query):
+    with fresh_database(td_module, "trades", schema.PRECISION) as (database, connection):
+        query = connection.query
         query(schema.create_stable_sql(database, "trades"))
         write_trades(query, database, "trades")
-        handler, history = open_history(query, "history", database, "trades")
+        handler, history = open_history(connection, "history", database, "trades")
         yield history, reference_like(history, read_back(query, handler.table("history")))
 
 

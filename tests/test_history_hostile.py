@@ -14,8 +14,8 @@ from typing import Any
 import perspective
 import pytest
 
+from tdpersp import history_groups, history_views
 from tdpersp import history_sql as S
-from tdpersp import history_views
 from tests.history_support import fresh_database, open_history, reference_like
 
 NAMES = ("select", "a b", "it's", 'say "hi"', "--x", "; drop database x", "ünï")
@@ -24,13 +24,14 @@ VALUES = ("it's", "a\\b", "100%", "x_y", "'; DROP TABLE t; --", "\\'", 'q"q', "%
 
 @pytest.fixture(scope="module")
 def tables(td_module: Any) -> Iterator[tuple[Any, Any, Any]]:
-    with fresh_database(td_module, "hostile") as (database, query):
+    with fresh_database(td_module, "hostile") as (database, connection):
+        query = connection.query
         columns = ", ".join(f"{S.ident(n)} NCHAR(40)" for n in NAMES)
         query(f"CREATE TABLE {database}.t (ts TIMESTAMP, {columns})")
         for i in range(2 * len(VALUES)):
             cells = ", ".join(S.string_literal(VALUES[(i + j) % len(VALUES)]) for j in range(len(NAMES)))
             query(f"INSERT INTO {database}.t VALUES ({1_000 + i}, {cells})")
-        _, history = open_history(query, "hostile", database, "t")
+        _, history = open_history(connection, "hostile", database, "t")
         names = ", ".join(S.ident(n) for n in NAMES)
         rows = query(f"SELECT CAST(ts AS BIGINT), {names} FROM {database}.t ORDER BY ts")
         reference = reference_like(history, [dict(zip(["ts", *NAMES], row)) for row in rows])
@@ -79,6 +80,18 @@ def test_refused_configs_say_why(tables: tuple[Any, Any, Any], config: dict[str,
 def test_too_many_groups_are_refused(tables: tuple[Any, Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """A group-by with more groups than a view may hold is refused, saying how many and what to do."""
     history, _, _ = tables
-    monkeypatch.setattr(history_views, "MAX_GROUPS", 5)
+    monkeypatch.setattr(history_groups, "MAX_GROUPS", 5)
     with pytest.raises(perspective.PerspectiveError, match="groups: more than the 5"):
         history.view(group_by=["ts"], columns=["select"]).to_columns()
+
+
+def test_too_many_rows_at_once_are_refused(tables: tuple[Any, Any, Any],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request for more flat rows than a view sends at once (a chart over every row) is refused,
+    saying what to do; a screen within the bound still works."""
+    history, _, _ = tables
+    monkeypatch.setattr(history_views, "MAX_FLAT_ROWS", 5)
+    view = history.view(columns=["select"])
+    with pytest.raises(perspective.PerspectiveError, match="rows asked for at once: more than the 5"):
+        view.to_columns()
+    assert len(view.to_columns(start_row=3, end_row=8)["select"]) == 5

@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import perspective
 import pytest
 
-from tdpersp.history import HistoryHandler
-from tests.history_support import fresh_database
+from tests.history_support import fresh_database, open_history
 
 
 @pytest.fixture
 def counted(shared_standin: Any) -> Iterator[tuple[Any, list[str]]]:
     """A small table opened through the history virtual server, and the SQL the handler sends."""
-    with fresh_database(shared_standin, "queries") as (database, query):
+    with fresh_database(shared_standin, "queries") as (database, connection):
+        query = connection.query
         query(f"CREATE STABLE {database}.st (ts TIMESTAMP, v DOUBLE) TAGS (k VARCHAR(4))")
         query(f"INSERT INTO {database}.a USING {database}.st TAGS ('a') VALUES (1, 1.0) (2, 2.0)")
         query(f"INSERT INTO {database}.b USING {database}.st TAGS ('b') VALUES (3, 3.0)")
@@ -29,10 +28,9 @@ def counted(shared_standin: Any) -> Iterator[tuple[Any, list[str]]]:
             sent.append(sql)
             return query(sql)
 
-        handler = HistoryHandler(counting, {"st": (database, "st")})
-        virtual = perspective.VirtualServer(handler)
-        client = perspective.Client(lambda request: client.handle_response(virtual.handle_request(request)))
-        yield client.open_table("st"), sent
+        connection.query = counting  # type: ignore[method-assign]
+        _, table = open_history(connection, "st", database, "st")
+        yield table, sent
 
 
 def test_table_size_is_counted_once_per_view_made(counted: tuple[Any, list[str]]) -> None:

@@ -1,7 +1,7 @@
 """Run the stand-in: ``python -m tests.standin [--host H] [--port P] [--user U] [--password W]``.
 
 Prints one ``standin ready host=H port=P`` line once listening, then answers commands read from
-stdin, one line each (``stop``, ``start``, ``drop``, ``delay <ms>``, ``status``) with one line
+stdin, one line each (``stop``, ``start``, ``drop``, ``delay <ms>``, ``wal-trim``, ``status``) with one line
 ``ok ...`` or ``error ...``. End of stdin leaves the server running (it may run without a terminal);
 SIGINT/SIGTERM end it with exit code 0. Nothing is written to disk.
 
@@ -73,13 +73,15 @@ def run_command(standin: StandIn, line: str) -> str:
                 return "error delay must be >= 0"
             standin.set_delay(ms / 1000)
             return f"ok delay_ms={ms:g}"
+        if command == "wal-trim":
+            return f"ok trimmed entries={standin.engine.tmq.trim()}"
         if command == "status":
             state = "running" if standin.running else "stopped"
             return (f"ok {state} host={standin.host} port={standin.port} "
                     f"connections={standin.connection_count} delay_ms={standin.delay * 1000:g}")
     except (OSError, ValueError) as err:
         return f"error {command}: {err}"
-    return f"error unknown command {command!r} (stop, start, drop, delay <ms>, status)"
+    return f"error unknown command {command!r} (stop, start, drop, delay <ms>, wal-trim, status)"
 
 
 def stdin_lines():

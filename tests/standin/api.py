@@ -112,8 +112,36 @@ class Prepared(Protocol):
         ...
 
 
+@dataclass
+class TopicMessage:
+    """What one TMQ poll hands out: rows of one topic from one vgroup, one block per written table."""
+
+    topic: str
+    db: str
+    vgroup: int
+    offset: int  # the WAL version after the rows it covers: what committing it stores
+    blocks: list[tuple[str, ResultSet]]  # (table name, its rows)
+
+
+class SubscriptionsAPI(Protocol):
+    """TMQ: consumers by id; offsets are WAL versions (see sql/topics.py)."""
+
+    on_data: list[Any]  # callables run after every write, to wake waiting polls
+
+    def subscribe(self, group: str, topics: list[str], reset: str) -> int: ...
+    def close(self, consumer_id: int) -> None: ...
+    def poll(self, consumer_id: int) -> TopicMessage | None: ...
+    def commit(self, consumer_id: int, topic: str, vgroup_id: int, offset: int) -> None: ...
+    def committed_offset(self, consumer_id: int, topic: str, vgroup_id: int) -> int: ...
+    def position(self, consumer_id: int, topic: str, vgroup_id: int) -> int: ...
+    def seek(self, consumer_id: int, topic: str, vgroup_id: int, offset: int) -> None: ...
+    def assignment(self, consumer_id: int, topic: str) -> list[tuple[int, int, int, int]]: ...
+    def trim(self) -> int: ...
+
+
 class EngineAPI(Protocol):
     version: str
+    tmq: SubscriptionsAPI
 
     def open_session(self, user: str, password: str, db: str | None, tz: str | None) -> Session:
         """Authenticate and choose the database; raises AUTH_FAILURE / DB_NOT_EXIST."""

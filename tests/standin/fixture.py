@@ -89,6 +89,10 @@ class StandInProcess:
         """Delay every answer by ``ms`` milliseconds (0 = no delay)."""
         self.command(f"delay {ms:g}")
 
+    def trim_wal(self) -> None:
+        """Drop every WAL entry but the newest of each vgroup: committed TMQ offsets go stale."""
+        self.command("wal-trim")
+
     def status(self) -> str:
         return self.command("status")
 

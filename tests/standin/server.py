@@ -16,6 +16,7 @@ import tornado.web
 from tests.standin.api import EngineAPI, Session
 from tests.standin.errors import AUTH_FAILURE, TDError
 from tests.standin.protocol.handler import ProtocolHandler
+from tests.standin.protocol.tmq import TmqHandler
 
 # Big enough for a large stmt bind; tornado's default (10 MiB) is below what a producer may send.
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
@@ -31,10 +32,11 @@ class StandIn:
         self.password = password
         self.delay = 0.0
         self._server: tornado.httpserver.HTTPServer | None = None
-        self._connections: set[ProtocolHandler] = set()
+        self._connections: set[ProtocolHandler | TmqHandler] = set()
         self._app = tornado.web.Application(
             [(r"/ws", ProtocolHandler, {"standin": self}),
-             (r"/rest/ws", ProtocolHandler, {"standin": self})],
+             (r"/rest/ws", ProtocolHandler, {"standin": self}),
+             (r"/rest/tmq", TmqHandler, {"standin": self})],
             websocket_max_message_size=MAX_MESSAGE_BYTES,
         )
 
@@ -75,10 +77,10 @@ class StandIn:
 
     # ---- called by the protocol handler -------------------------------------------------
 
-    def register(self, handler: ProtocolHandler) -> None:
+    def register(self, handler: ProtocolHandler | TmqHandler) -> None:
         self._connections.add(handler)
 
-    def unregister(self, handler: ProtocolHandler) -> None:
+    def unregister(self, handler: ProtocolHandler | TmqHandler) -> None:
         self._connections.discard(handler)
 
     def open_session(self, user: str, password: str, db: str | None, tz: str | None) -> Session:

@@ -211,8 +211,23 @@ class Select:
 
 
 @dataclass
+class CreateTopic:
+    name: str
+    if_not_exists: bool
+    query: Select
+    sql: str  # the AS SELECT text, as SHOW TOPICS prints it
+
+
+@dataclass
+class DropTopic:
+    name: str
+    if_exists: bool
+    force: bool = False
+
+
+@dataclass
 class Show:
-    what: str  # databases, tables, stables, create_table
+    what: str  # databases, tables, stables, create_table, topics
     db: str | None = None
     target: Name | None = None
 
@@ -223,4 +238,4 @@ class Describe:
 
 
 Statement = (CreateDatabase | DropDatabase | UseDatabase | CreateTable | CreateSubTable | DropTable
-             | Insert | Select | Show | Describe)
+             | Insert | Select | Show | Describe | CreateTopic | DropTopic)

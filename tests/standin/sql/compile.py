@@ -76,6 +76,14 @@ def _converter(td_type: T.TDType) -> Callable[[Any], Any] | None:
     return None
 
 
+def convert_row(row: tuple[Any, ...], converters: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    """Apply the (column index, converter) pairs of a compiled query to one sqlite row."""
+    values = list(row)
+    for i, convert in converters:
+        values[i] = convert(values[i])
+    return tuple(values)
+
+
 class SelectCompiler:
     def __init__(self, catalog: Catalog, db: str | None, tz: tzinfo) -> None:
         self.catalog, self.db, self.tz = catalog, db, tz

@@ -33,10 +33,12 @@ from ..errors import (
 from . import ast as A
 from . import show
 from .catalog import Catalog, Column, Database, Table
-from .compile import VERSION, SelectCompiler
+from .compile import VERSION, SelectCompiler, convert_row
 from .parser import parse
 from .store import Store
 from .timeparse import now_ticks
+from .topic_rows import TopicRows
+from .topics import INVALID_TOPIC_QUERY, TOPIC_MUST_BE_DELETED, Subscriptions
 from .values import LiteralContext
 
 
@@ -47,6 +49,9 @@ class Engine:
         self.users = dict(users) if users is not None else {"root": "taosdata"}
         self.catalog = Catalog()
         self.store = Store()
+        self.topic_rows = TopicRows(self.catalog, self.store)
+        self.tmq = Subscriptions(self.catalog, self.topic_rows)
+        self.store.listeners.append(self.tmq.record)
 
     # ------------------------------------------------------------ API
 
@@ -94,6 +99,21 @@ class Engine:
             self.create_sub_table(session, stmt, sql)
         elif isinstance(stmt, A.DropTable):
             self.drop_table(session, stmt)
+        elif isinstance(stmt, A.CreateTopic):
+            self.create_topic(session, stmt)
+        elif isinstance(stmt, A.DropTopic):
+            self.tmq.drop_topic(stmt)
+            self.topic_rows.forget(stmt.name)
+
+    def create_topic(self, session: Session, stmt: A.CreateTopic) -> None:
+        """Checked as TDengine checks it: the source table and every column must exist."""
+        source = stmt.query.source
+        if not isinstance(source, A.Name):
+            raise TDError(INVALID_TOPIC_QUERY, "Topic with invalid query")
+        db = source.db or session.db
+        SelectCompiler(self.catalog, db, session.tz).compile(stmt.query)
+        assert db is not None  # compile() raised DB_NOT_SPECIFIED otherwise
+        self.tmq.create_topic(stmt, db)
 
     # ------------------------------------------------------------ queries
 
@@ -102,7 +122,7 @@ class Engine:
         converters = [(i, c) for i, c in enumerate(compiled.converters) if c is not None]
 
         def convert(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-            return [_convert_row(row, converters) for row in rows]
+            return [convert_row(row, converters) for row in rows]
 
         try:
             rows = self.store.stream(compiled.sql, compiled.params, convert if converters else None)
@@ -113,6 +133,8 @@ class Engine:
     def show(self, session: Session, stmt: A.Show) -> ResultSet:
         if stmt.what == "databases":
             return show.show_databases(self.catalog)
+        if stmt.what == "topics":
+            return show.show_topics(self.tmq.topics.values())
         if stmt.what == "create_table" and stmt.target is not None:
             table = self.catalog.table(stmt.target.db or session.db, stmt.target.name)
             return show.show_create_table(table, self.tag_values(table))
@@ -133,6 +155,9 @@ class Engine:
             if stmt.if_exists:
                 return
             raise db_not_exist()
+        if any(t.db == stmt.name for t in self.tmq.topics.values()):
+            raise TDError(TOPIC_MUST_BE_DELETED, "Topic must be dropped first")
+        self.tmq.forget_database(stmt.name)
         for table in database.tables.values():
             if table.kind != "child":
                 self.store.drop(table)
@@ -289,13 +314,6 @@ def _check_definitions(columns: list[A.ColumnDef], tags: list[A.ColumnDef]) -> N
         raise TDError(DUPLICATED_COLUMN, "Duplicated column names")
     if any(c.type is T.JSON for c in columns):
         raise TDError(INVALID_COL_JSON, "Only tag can be json type")
-
-
-def _convert_row(row: tuple[Any, ...], converters: list[tuple[int, Any]]) -> tuple[Any, ...]:
-    values = list(row)
-    for i, convert in converters:
-        values[i] = convert(values[i])
-    return tuple(values)
 
 
 def _zone(tz: str | None) -> ZoneInfo:

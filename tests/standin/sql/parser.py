@@ -154,6 +154,8 @@ class Parser:
             return self.create_database()
         if self.accept_kw("stable"):
             return self.create_table(stable=True)
+        if self.accept_kw("topic"):
+            return self.create_topic()
         self.expect_kw("table")
         return self.create_table(stable=False)
 
@@ -169,6 +171,17 @@ class Parser:
                     raise syntax_error(self.sql[self.toks[self.i - 1].pos:])
                 stmt.precision = str(value)
         return stmt
+
+    def create_topic(self) -> A.CreateTopic:
+        """CREATE TOPIC [IF NOT EXISTS] name AS SELECT ... (query topics only)."""
+        if_not_exists = self.if_not_exists()
+        name = self.ident()
+        self.expect_kw("as")
+        start = self.tok.pos
+        if not self.tok.is_kw("select"):
+            raise self.error()  # AS DATABASE / AS STABLE topics are not served (README)
+        query = self.select()
+        return A.CreateTopic(name, if_not_exists, query, self.sql[start:].strip().rstrip(";"))
 
     def option_value(self) -> Any:
         """One option value, or a comma-separated list of them (KEEP 3650,3650,3650)."""
@@ -243,6 +256,10 @@ class Parser:
         if self.accept_kw("database"):
             if_exists = self.if_exists()
             return A.DropDatabase(self.ident(), if_exists)
+        if self.accept_kw("topic"):
+            if_exists = self.if_exists()
+            force = self.accept_kw("force")
+            return A.DropTopic(self.ident(), if_exists, force)
         stable = bool(self.expect_kw("table", "stable").value == "stable")
         if_exists = self.if_exists()
         return A.DropTable(self.name(), if_exists, stable)
@@ -251,6 +268,8 @@ class Parser:
         self.expect_kw("show")
         if self.accept_kw("databases"):
             return A.Show("databases")
+        if self.accept_kw("topics"):
+            return A.Show("topics")
         if self.accept_kw("create"):
             self.expect_kw("table", "stable")
             return A.Show("create_table", target=self.name())

@@ -7,6 +7,7 @@ columns (see README).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .. import types as T
@@ -89,3 +90,15 @@ def show_create_table(table: Table, tag_values: tuple[Any, ...] | None) -> Resul
         text = f"CREATE TABLE `{table.name}` ({_defs(table.columns)})"
     fields = [_field("Table", T.VARCHAR, 192), _field("Create Table", T.VARCHAR, max(len(text), 1))]
     return ResultSet(fields, [(table.name, text)])
+
+
+_TOPIC_FIELDS = [
+    _field("topic_name", T.VARCHAR, 192), _field("db_name", T.VARCHAR, 64),
+    _field("create_time", T.TIMESTAMP), _field("sql", T.VARCHAR, 1024), _field("type", T.VARCHAR, 64),
+]
+
+
+def show_topics(topics: Iterable[Any]) -> ResultSet:
+    """SHOW TOPICS: a subset of TDengine's columns (query topics only, so type is COLUMN)."""
+    rows = [(t.name, t.db, t.created, t.sql, "COLUMN") for t in topics]
+    return ResultSet(list(_TOPIC_FIELDS), rows, "ms")
