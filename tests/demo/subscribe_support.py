@@ -45,7 +45,9 @@ def tdengine_keys(standin: Any, database: str, newest: int | None = None) -> Cou
     """TDengine's rows (all, or the newest `newest` by timestamp) as keys."""
     limit = f" ORDER BY `timestamp` DESC LIMIT {newest}" if newest else ""
     columns = "CAST(`timestamp` AS BIGINT), ticker, client, volume, `open`"
-    rows = connect(standin).query(f"SELECT {columns} FROM {database}.stocks_values{limit}")
+    conn = connect(standin)  # held while iterating: the result is fetched through it
+    rows = list(conn.query(f"SELECT {columns} FROM {database}.stocks_values{limit}"))
+    conn.close()
     return Counter(key(ts // 1000, *rest) for ts, *rest in rows)
 
 
