@@ -32,6 +32,7 @@ from tdpersp.reader_process import RETRY_SECONDS, WAITING_FOR_TDENGINE, ReaderOp
 from tdpersp.tdconn import LazyConnection, TaosConfig, is_missing_table
 
 POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
+HEALTH_SECONDS = 1.0
 Key = tuple[str, int]
 
 # Same columns, same order as the poll reader's rows (tdpersp/reader.py); timestamps as integers
@@ -79,6 +80,7 @@ class SubscriptionSource:
         self._started = False  # the first load happened
         self._from_start = False  # the table was missing at first: every row of it is new
         self._last_rows: list[Row] = []
+        self._checked = 0.0  # time.monotonic() of the last successful health check
 
     def read(self) -> Update:
         try:
@@ -183,12 +185,21 @@ class SubscriptionSource:
         self.stats.polls += 1
         if message is None:
             self._skip.clear()  # caught up: nothing loaded before can come again
+            self._check_alive()
             return Update(stats=self.stats)
         rows = [row for block in message for row in block.fetchall()]
         if self._skip:
             rows = [row for row in rows if (row[TBNAME], row[TS]) not in self._skip]
         self._message = message
         return self._deliver(rows)
+
+    def _check_alive(self) -> None:
+        """taosws's consumer reconnects by itself and an empty poll looks the same whether TDengine is
+        idle or gone; so, at most every HEALTH_SECONDS while idle, ask TDengine something. If it fails,
+        read() reports the outage (one log line) and reconnects, resuming from the committed offset."""
+        if time.monotonic() - self._checked >= HEALTH_SECONDS:
+            self._conn.query("SELECT SERVER_VERSION()")
+            self._checked = time.monotonic()
 
     def _deliver(self, rows: list[Row]) -> Update:
         self._last_rows = rows

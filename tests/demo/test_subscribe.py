@@ -105,7 +105,7 @@ def test_tdengine_restart_and_dropped_connections_lose_and_double_nothing(standi
         assert srv.stop() == 0, srv.output
     assert sum(expected.values()) == 14_000
     assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
-    outages = srv.output.count("waiting for TDengine")
+    outages = srv.output.count("WARNING waiting for TDengine")
     recoveries = srv.output.count("reading rows (waiting for TDengine before)")
     assert outages >= 1 and outages == recoveries, srv.output
 
@@ -119,7 +119,7 @@ def test_topic_dropped_under_it_is_recreated(standin, db_name) -> None:
         with producer(standin, db_name, PRODUCER_RATE=2000, PRODUCER_COUNT=10_000) as live:
             srv.wait_for("reading rows")
             time.sleep(1.0)
-            connect(standin).execute(f"DROP TOPIC IF EXISTS {db_name}_stocks_values_live FORCE")
+            connect(standin).execute(f"DROP TOPIC IF EXISTS FORCE {db_name}_stocks_values_live")
             assert live.wait(timeout=90) == 0, live.output
         expected = tdengine_keys(standin, db_name)
         wait_until_delivered(port, sum(expected.values()))
@@ -127,3 +127,4 @@ def test_topic_dropped_under_it_is_recreated(standin, db_name) -> None:
         assert srv.stop() == 0, srv.output
     assert "no committed offset" in srv.output, srv.output
     assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
+
