@@ -2,7 +2,8 @@
 
 Every PERSPECTIVE_REFRESH_RATE milliseconds the rows written since the last read are read
 from TDengine, each exactly once, and added to the Perspective table PERSPECTIVE_TABLE_NAME,
-which keeps the newest PERSPECTIVE_TABLE_LIMIT rows. http://PERSPECTIVE_HOST:PERSPECTIVE_PORT/
+which keeps the newest PERSPECTIVE_TABLE_LIMIT rows. With PERSPECTIVE_SOURCE=subscribe, rows come
+from a TDengine topic instead, whatever their timestamp. http://PERSPECTIVE_HOST:PERSPECTIVE_PORT/
 shows the viewer; browsers can read the table over /websocket but not change it.
 """
 
