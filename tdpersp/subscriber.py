@@ -92,9 +92,13 @@ class SubscriptionSource:
         self._from_start = False  # the table was missing at first: every row of it is new
         self._last_rows: list[Row] = []
         self._checked = 0.0  # time.monotonic() of the last successful health check
+        self._lost: taosws.Error | None = None  # a commit failed: the connection is gone
 
     def read(self) -> Update:
         try:
+            if self._lost is not None:
+                lost, self._lost = self._lost, None
+                raise lost
             return self._poll() if self._consumer is not None else self._connect()
         except TDENGINE_ERRORS as err:
             self._close()
@@ -112,9 +116,10 @@ class SubscriptionSource:
             for vgroup, position in pending.items():
                 unwrapped(self._consumer.commit_offset, self.options.topic, vgroup, position)
                 self.stats.commits += 1
-        except TDENGINE_ERRORS:
+        except TDENGINE_ERRORS as err:
             self._skip.update(keys(self._last_rows))
             self._close()  # reconnect: resume from the last good commit, skipping these keys
+            self._lost = err  # reported by the next read(), as an outage
 
     def committed(self) -> dict[int, int]:
         """The group's committed offset per vgroup, as TDengine has it."""
@@ -160,13 +165,13 @@ class SubscriptionSource:
         return [item for topic in self._consumer.assignment() or [] for item in topic.assignments()]
 
     def _first_load(self) -> list[Row]:
-        """Pin the stream at the end of the log, then load the newest rows (or, when the table was
-        missing at first, stream it from the beginning and load nothing)."""
+        """Pin the stream at the end of the log, then load the newest rows. When the table was
+        missing at first, stream from the beginning of the log instead, and still load: rows
+        written before the topic existed may not be in it (the stand-in's topics start at their
+        creation); the rows in both are skipped by key."""
         for vgroup in self._vgroups():
             offset = vgroup.begin() if self._from_start else vgroup.end()
             unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), offset)
-        if self._from_start:
-            return []
         return self._loader().poll()
 
     def _resumable(self) -> bool:
