@@ -29,9 +29,21 @@ USAGE
 
 die() { echo "docker.sh: $*" >&2; exit 1; }
 
+# Without Docker the demo still runs against the test stand-in (not TDengine): say how.
+no_docker() {  # printf, not cat: with no Docker there may be little else on PATH either
+    printf '%s\n' "docker.sh: $1" \
+        "To try the demo without Docker, run it against the test stand-in (a small imitation of" \
+        "TDengine's WebSocket API used by the tests, NOT TDengine), one command per terminal:" \
+        "  venv/bin/python -m tests.standin --port $PORT" \
+        "  venv/bin/python producer.py" \
+        "  venv/bin/python perspective_server.py" \
+        "(see \"Without Docker\" in README.md)" >&2
+    exit 1
+}
+
 check_docker() {
-    command -v docker >/dev/null || die "docker is not installed (see https://docs.docker.com/get-docker/)"
-    docker info >/dev/null 2>&1 || die "the Docker engine is not running, or this user may not use it"
+    command -v docker >/dev/null || no_docker "docker is not installed (see https://docs.docker.com/get-docker/)"
+    docker info >/dev/null 2>&1 || no_docker "the Docker engine is not running, or this user may not use it"
 }
 
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" = "true" ]; }

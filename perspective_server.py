@@ -2,7 +2,8 @@
 
 Every PERSPECTIVE_REFRESH_RATE milliseconds the rows written since the last read are read
 from TDengine, each exactly once, and added to the Perspective table PERSPECTIVE_TABLE_NAME,
-which keeps the newest PERSPECTIVE_TABLE_LIMIT rows. http://PERSPECTIVE_HOST:PERSPECTIVE_PORT/
+which keeps the newest PERSPECTIVE_TABLE_LIMIT rows. With PERSPECTIVE_SOURCE=subscribe, rows come
+from a TDengine topic instead, whatever their timestamp. http://PERSPECTIVE_HOST:PERSPECTIVE_PORT/
 shows the viewer; browsers can read the table over /websocket but not change it.
 """
 
@@ -24,6 +25,7 @@ from tdpersp.access import Access
 from tdpersp.feed import TableFeed
 from tdpersp.history_process import HistoryServer
 from tdpersp.reader_process import ReaderOptions
+from tdpersp.subscriber import default_group, default_topic
 from tdpersp.tdconn import TaosConfig
 from tdpersp.web import ViewerSocket, close_sockets, make_app
 
@@ -52,6 +54,17 @@ SETTINGS = (
     config.Setting("PERSPECTIVE_MAX_QUEUE_BYTES", str(32 * 1024 * 1024),
                    "unsent bytes after which a viewer that reads too slowly is disconnected",
                    config.positive_int),
+    # --- where rows come from (tdpersp/reader*.py, tdpersp/subscriber.py) ---
+    config.Setting("PERSPECTIVE_SOURCE", "poll",
+                   "how new rows are read: poll (query every refresh) or subscribe (a TDengine topic)",
+                   config.choice("poll", "subscribe")),
+    config.Setting("PERSPECTIVE_TOPIC", "",
+                   "topic for subscribe, created if missing (empty: TAOS_DATABASE_TAOS_TABLENAME_live)",
+                   config.optional(config.identifier)),
+    config.Setting("PERSPECTIVE_GROUP", "",
+                   "consumer group for subscribe; servers in different groups each get every row "
+                   "(empty: perspective_ plus this host's name and PERSPECTIVE_PORT)",
+                   config.optional(config.identifier)),
     # --- all of history (tdpersp/history*.py) ---
     config.Setting("PERSPECTIVE_HISTORY_NAME", "stock_history",
                    "name of the virtual table over every row of TAOS_TABLENAME", config.identifier),
@@ -77,6 +90,9 @@ def reader_options(values: argparse.Namespace) -> ReaderOptions:
         initial_rows=values.perspective_table_limit,
         lookback=int(values.perspective_lookback * schema.TICKS_PER_MS),
         refresh=values.perspective_refresh_rate / 1000,
+        source=values.perspective_source,
+        topic=values.perspective_topic or default_topic(values.taos_database, values.taos_tablename),
+        group=values.perspective_group or default_group(values.perspective_port),
     )
 
 
@@ -98,8 +114,9 @@ async def serve(values: argparse.Namespace) -> int:
     app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values))
     history, history_server = start_history(app, cfg, values, open_sockets)
     http_server = app.listen(values.perspective_port, address=values.perspective_host)
-    log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s",
-             values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe())
+    log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s by %s",
+             values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe(),
+             describe_source(reader_options(values)))
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, finish, 0)
     code = await exit_code
@@ -113,6 +130,12 @@ async def serve(values: argparse.Namespace) -> int:
     history_server.stop()
     log.info("stopped after delivering %d rows", feed.status.reader.delivered)
     return code
+
+
+def describe_source(options: ReaderOptions) -> str:
+    if options.source == "subscribe":
+        return f"subscription (topic {options.topic}, consumer group {options.group})"
+    return f"polling every {options.refresh * 1000:g} ms"
 
 
 def start_history(app: tornado.web.Application, cfg: TaosConfig, values: argparse.Namespace,

@@ -98,6 +98,15 @@ def table_list(text: str) -> list[tuple[str, str]]:
     return tables
 
 
+def choice(*allowed: str) -> Callable[[str], str]:
+    """One of a few fixed words, e.g. ``choice("poll", "subscribe")``."""
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"{text!r} is not one of: {', '.join(allowed)}")
+        return text
+    return parse
+
+
 def host(text: str) -> str:
     if not text or any(c.isspace() for c in text) or "/" in text:
         raise ValueError(f"{text!r} is not a host name or address")

@@ -1,40 +1,24 @@
-"""Delivering the reader's rows into a Perspective table, and reporting the feed's state."""
+"""Delivering the reader's rows into a Perspective table, and reporting the feed's state.
+
+Each batch is acknowledged to the reader process once `table.update()` has returned: the
+subscription source commits its offsets only then (see tdpersp/reader_process.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from tdpersp.reader import ReaderStats, Row
-from tdpersp.reader_process import Update
-from tdpersp.schema import TICKS_PER_MS
+from tdpersp.reader import ReaderStats
+from tdpersp.reader_process import LIVE, Update
 
 log = logging.getLogger("perspective_server")
-
-
-def to_columns(rows: Sequence[Row]) -> dict[str, list[Any]]:
-    """Reader rows -> Perspective columns; timestamps become epoch milliseconds.
-
-    Perspective 5.x JSON-encodes Python lists, so `datetime` objects are not accepted (the seed
-    monkeypatched json for that); epoch-ms numbers are its native datetime input."""
-    ts, _tbname, ticker, client, open_, high, low, close, volume, date = zip(*rows, strict=True)
-    return {
-        "timestamp": [t // TICKS_PER_MS for t in ts],
-        "ticker": list(ticker),
-        "client": list(client),
-        "open": list(open_),
-        "high": list(high),
-        "low": list(low),
-        "close": list(close),
-        "volume": list(volume),
-        "date": [d // TICKS_PER_MS for d in date],
-    }
 
 
 @dataclass
@@ -47,7 +31,7 @@ class FeedStatus:
 
 
 class TableFeed:
-    """Receives the reader process's updates on the IOLoop: rows -> one `table.update()` each."""
+    """Receives the reader process's updates on the IOLoop: rows -> one `table.update()` each, then an ack."""
 
     def __init__(self, table: Any, pipe: Connection, on_reader_exit: Callable[[], None]) -> None:
         self.table = table
@@ -68,14 +52,18 @@ class TableFeed:
 
     def apply(self, update: Update) -> None:
         self.status.reader = update.stats
-        if update.state != "live":
+        if update.notice:
+            log.warning("%s", update.notice)
+        if update.state != LIVE:
             self._waiting(update.state, update.detail)
             return
-        if self.status.state != "live":
+        if self.status.state != LIVE:
             log.info("reading rows (%s before)", self.status.state)
-        self.status.state, self.status.detail = "live", ""
-        if update.rows:
-            self.table.update(to_columns(update.rows))
+        self.status.state, self.status.detail = LIVE, ""
+        if update.count:
+            self.table.update(update.columns, format="columns")
+            with contextlib.suppress(OSError):  # the reader is gone: _readable sees the EOF next
+                self._pipe.send(True)  # applied: the source may commit
             self.status.updates += 1
             self.status.last_update = time.time()
 

@@ -16,6 +16,7 @@ the watermark are not seen by this polling mode (the subscription mode will clos
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ class ReaderStats:
     delivered: int = 0
     late: int = 0  # rows found behind the watermark by the lookback check
     queries: int = 0
+    commits: int = 0  # subscribe source: offsets committed after the table applied the rows
 
 
 @dataclass
@@ -59,14 +61,15 @@ class NewRowReader:
     _watermark: int | None = None
     _floor: int | None = None  # rows at or before this were left out of the first load on purpose
     _from_start: bool = False  # the table was missing or empty at first: deliver every row
-    _seen: dict[tuple[str, int], int] = field(default_factory=dict)
+    _seen: set[tuple[str, int]] = field(default_factory=set)  # keys delivered within the lookback
+    _expiry: list[tuple[int, tuple[str, int]]] = field(default_factory=list)  # the same, a heap by time
 
     def poll(self) -> list[Row]:
         """Rows not delivered before, oldest first. Raises taosws.Error when TDengine fails."""
         self.stats.polls += 1
         try:
             rows = self._first_rows() if self._watermark is None else (
-                self._late_rows(self._watermark) + self._rows_after(self._watermark))
+                self._late_rows(self._watermark) + self.rows_after(self._watermark))
         except taosws.Error as err:
             if is_missing_table(err):  # every row written from now on will be new to us
                 self._from_start = True
@@ -79,7 +82,7 @@ class NewRowReader:
         """All rows if the table was missing or empty when we first looked; else the newest
         `initial_rows`, the older ones being history that the table has no room for."""
         if self._from_start:
-            return self._rows_after(None)
+            return self.rows_after(None)
         newest = self._run(f"ORDER BY `timestamp` DESC LIMIT {self.initial_rows}")
         if not newest:
             self._from_start = True
@@ -87,7 +90,7 @@ class NewRowReader:
             self._floor = newest[-1][TS]
         return self._accept(list(reversed(newest)))
 
-    def _rows_after(self, watermark: int | None) -> list[Row]:
+    def rows_after(self, watermark: int | None) -> list[Row]:
         """Page through rows above the watermark; pages overlap on their edge timestamp."""
         found: list[Row] = []
         condition = "" if watermark is None else f"`timestamp` > {watermark}"
@@ -110,7 +113,9 @@ class NewRowReader:
         if self._floor is not None:
             low = max(low, self._floor)
         window = f"`timestamp` > {low} AND `timestamp` <= {watermark}"
-        known = sum(1 for ts in self._seen.values() if ts > low)
+        # _forget_old keeps exactly the keys above watermark - lookback: no need to count them
+        known = len(self._seen) if low == watermark - self.lookback else sum(
+            1 for _, ts in self._seen if ts > low)
         if self._count(window) <= known:
             return []
         late = self._accept(self._run(f"WHERE {window} ORDER BY `timestamp` ASC"))
@@ -120,19 +125,25 @@ class NewRowReader:
     def _accept(self, rows: Sequence[Row]) -> list[Row]:
         """Keep the rows whose key (subtable, timestamp) was not delivered yet, and remember them."""
         fresh = []
+        seen, expiry = self._seen, self._expiry
         for row in rows:
             key = (row[TBNAME], row[TS])
-            if key not in self._seen:
-                self._seen[key] = row[TS]
+            if key not in seen:
+                seen.add(key)
+                heapq.heappush(expiry, (row[TS], key))  # O(1) for rows in time order, the usual case
                 fresh.append(row)
-                if self._watermark is None or row[TS] > self._watermark:
-                    self._watermark = row[TS]
+        if fresh:
+            newest = max(row[TS] for row in fresh)
+            self._watermark = newest if self._watermark is None else max(self._watermark, newest)
         return fresh
 
     def _forget_old(self) -> None:
+        """Drop the keys at or below watermark - lookback, oldest first (was a rebuild of the whole
+        window every poll: the reader's largest cost after decoding, by the profile)."""
         if self._watermark is not None:
             horizon = self._watermark - self.lookback
-            self._seen = {key: ts for key, ts in self._seen.items() if ts > horizon}
+            while self._expiry and self._expiry[0][0] <= horizon:
+                self._seen.discard(heapq.heappop(self._expiry)[1])
 
     def _run(self, clause: str) -> list[Row]:
         self.stats.queries += 1

@@ -41,6 +41,9 @@ def test_flag_beats_environment_beats_default() -> None:
         (["--perspective-table-name", "1st"], {}, "PERSPECTIVE_TABLE_NAME"),
         (["--perspective-table-limit", "0"], {}, "PERSPECTIVE_TABLE_LIMIT"),
         (["--taos-host", "has space"], {}, "TAOS_HOST"),
+        (["--perspective-source", "push"], {}, "PERSPECTIVE_SOURCE"),
+        ([], {"PERSPECTIVE_TOPIC": "my-topic"}, "PERSPECTIVE_TOPIC"),
+        ([], {"PERSPECTIVE_GROUP": "a b"}, "PERSPECTIVE_GROUP"),
     ],
 )
 def test_bad_values_exit_2_naming_the_setting(argv, environ, named, capsys) -> None:
@@ -67,3 +70,18 @@ def test_help_hides_the_password(capsys) -> None:
     shown = capsys.readouterr().out
     assert "TAOS_PASSWORD" in shown
     assert "taosdata" not in shown and "s3cret" not in shown
+
+
+def test_subscription_names_default_per_database_table_and_server() -> None:
+    """Guards the subscribe defaults: the topic follows database and table, and the consumer group
+    differs between two servers on different ports (each must get every row), while a restarted
+    server on the same port finds its own group again."""
+    options = perspective_server.reader_options(load(["--taos-database", "db1", "--taos-tablename", "t1"]))
+    assert (options.source, options.topic) == ("poll", "db1_t1_live")
+    group_a = perspective_server.reader_options(load(["--perspective-port", "8081"])).group
+    group_b = perspective_server.reader_options(load(["--perspective-port", "8082"])).group
+    assert group_a != group_b
+    assert group_a == perspective_server.reader_options(load(["--perspective-port", "8081"])).group
+    argv = ["--perspective-source", "subscribe", "--perspective-topic", "tp", "--perspective-group", "g"]
+    chosen = perspective_server.reader_options(load(argv))
+    assert (chosen.source, chosen.topic, chosen.group) == ("subscribe", "tp", "g")

@@ -36,11 +36,28 @@ def test_install_refuses_edit_profile_alone() -> None:
 
 
 def test_docker_missing_is_named(tmp_path) -> None:
-    """Guards the first thing a newcomer without Docker sees: what is missing, and a non-zero exit."""
+    """Guards the first thing a newcomer without Docker sees: what is missing, a non-zero exit, and the
+    stand-in commands to try the demo anyway."""
     (tmp_path / "bash").symlink_to(shutil.which("bash"))  # a PATH with bash and nothing else
     result = run("docker.sh", "--status", path=str(tmp_path))
     assert result.returncode == 1
     assert "docker is not installed" in result.stderr
+    # ...and how to try the demo anyway, against the stand-in (named as not being TDengine)
+    assert "venv/bin/python -m tests.standin --port 6041" in result.stderr
+    assert "NOT TDengine" in result.stderr
+
+
+def test_readme_has_the_docker_free_recipe(tmp_path) -> None:
+    """Guards the recipe docker.sh points to: README's "Without Docker" section runs the same three
+    commands the script prints, and says that the stand-in is not TDengine."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Without Docker", 1)[1].split("\n## ", 1)[0]
+    (tmp_path / "bash").symlink_to(shutil.which("bash"))
+    printed = run("docker.sh", "--status", path=str(tmp_path)).stderr
+    for command in ("venv/bin/python -m tests.standin --port 6041", "venv/bin/python producer.py",
+                    "venv/bin/python perspective_server.py"):
+        assert command in section and command in printed
+    assert "not TDengine" in section
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client on this machine")

@@ -1,0 +1,287 @@
+"""The live pipeline end to end: each source at each rate, and the seed's algorithm as the baseline.
+
+    venv/bin/python bench/pipeline.py [--sources poll subscribe seed] [--rates 1000 10000 30000 50000 100000]
+                                      [--seconds 10]
+
+For each source and rate, on a fresh stand-in (`python -m tests.standin`): `perspective_server.py`
+with that PERSPECTIVE_SOURCE starts first, then `producer.py` writes at that rate for `--seconds`,
+both as real processes; a remote Perspective client in this process follows the table over the
+websocket (`view.on_update(mode="row")`) and keeps every row it is sent. The table's limit is above
+the run's row count, so that nothing is dropped before it is counted. Then:
+
+* inserted: rows in TDengine at the end; delivered: rows the client received;
+* duplicates / missing: the client's rows against TDengine's, compared as multisets of
+  (timestamp ms, ticker, client, volume, open);
+* lag p50/p99: for each row, the time the client received it minus the row's `timestamp`, which the
+  producer stamps just before it sends the row's batch (so the lag includes that batch's write:
+  an upper bound of the time from queryable in TDengine to seen by the viewer);
+* CPU ms per 1,000 rows: user + system CPU of perspective_server.py and its child processes, from
+  the producer's start to the last row received, per 1,000 inserted rows; RSS: at the end, same processes;
+* sustained: no duplicate, nothing missing, the producer reached 90 % of the rate, and lag p99 under 2 s.
+
+`seed`: bench/seed_baseline.py in its own process instead of the server (no websocket; CPU is that
+process's; duplicates and missing by row timestamp, unique per producer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
+
+import perspective
+import taosws
+
+from bench import procstats, seed_baseline
+from tdpersp.tdconn import TaosConfig
+from tests.perspective_client import remote_client
+from tests.processes import Program, free_port, server_config, taos_env, wait_for_server
+from tests.standin.fixture import StandInProcess
+
+DATABASE, TABLE = "bench", "stocks_values"
+INTERVAL = "0.1"  # producer batches every 100 ms: smaller batches, lag closer to the database's
+KeyT = tuple[int, str, str, int, float]
+
+
+@dataclass
+class Result:
+    source: str
+    rate: int
+    inserted: int = 0
+    seconds: float = 0.0  # the producer's own count of writing time
+    delivered: int = 0
+    duplicates: int = 0
+    missing: int = 0
+    lags: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    rss_mb: float = 0.0
+
+    @property
+    def sustained(self) -> bool:
+        on_time = not self.lags or percentile(self.lags, 0.99) < 2.0
+        fast_enough = self.inserted >= 0.9 * self.rate * self.seconds_target
+        return self.duplicates == 0 and self.missing == 0 and on_time and fast_enough
+
+    seconds_target: float = 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def key(ts_ms: int, ticker: str, client: str, volume: int, open_: float) -> KeyT:
+    return (int(ts_ms), ticker, client, int(volume), round(float(open_), 3))
+
+
+def tdengine_keys(standin: StandInProcess) -> Counter[KeyT]:
+    conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+    sql = f"SELECT CAST(`timestamp` AS BIGINT), ticker, client, volume, `open` FROM {DATABASE}.{TABLE}"
+    rows = conn.query(sql)
+    return Counter(key(ts // 1000, *rest) for ts, *rest in rows)
+
+
+# --- the remote client ------------------------------------------------------------------------
+
+
+class Follower:
+    """Keeps every row delta the server sends, with the time it arrived; decoded afterwards."""
+
+    def __init__(self) -> None:
+        self.deltas: list[tuple[float, bytes]] = []
+
+    def on_update(self, *args: Any) -> None:
+        delta = args[-1]
+        if delta:
+            self.deltas.append((time.time(), delta))
+
+    def rows(self) -> tuple[Counter[KeyT], list[float]]:
+        local = perspective.Server().new_local_client()
+        keys: Counter[KeyT] = Counter()
+        lags: list[float] = []
+        for arrived, delta in self.deltas:
+            table = local.table(delta)
+            view = table.view()
+            cols = view.to_columns()
+            for ts, ticker, client, volume, open_ in zip(cols["timestamp"], cols["ticker"], cols["client"],
+                                                         cols["volume"], cols["open"], strict=True):
+                keys[key(ts, ticker, client, volume, open_)] += 1
+                lags.append(arrived - ts / 1000)
+            view.delete()
+            table.delete()
+        return keys, lags
+
+
+async def follow(port: int, follower: Follower, done: asyncio.Event) -> None:
+    async with remote_client(f"ws://127.0.0.1:{port}/websocket") as client:
+        table = await client.open_table("stock_values")
+        view = await table.view()
+        await view.on_update(follower.on_update, mode="row")
+        await done.wait()
+        await view.delete()
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+
+def run_server_source(source: str, rate: int, seconds: float) -> Result:
+    result = Result(source, rate, seconds_target=seconds)
+    with StandInProcess() as standin:
+        port = free_port()
+        limit = int(rate * seconds * 1.5) + 10_000
+        env = taos_env(standin.host, standin.port, database=DATABASE)
+        server_env = env | {"PERSPECTIVE_PORT": str(port), "PERSPECTIVE_TABLE_LIMIT": str(limit),
+                            "PERSPECTIVE_SOURCE": source}
+        with Program("perspective_server.py", server_env) as server:
+            wait_for_server(port)
+            server.wait_for("waiting for table")
+            follower = Follower()
+            asyncio.run(produce_and_follow(result, env, port, server, follower))
+            assert server.stop() == 0, server.output
+        got, result.lags = follower.rows()
+        compare(result, got, tdengine_keys(standin))
+    return result
+
+
+async def produce_and_follow(result: Result, env: dict[str, str], port: int, server: Program,
+                             follower: Follower) -> None:
+    done = asyncio.Event()
+    following = asyncio.create_task(follow(port, follower, done))
+    await asyncio.sleep(1.0)  # the client is subscribed before the first row
+    pids = [server.proc.pid, *procstats.children(server.proc.pid)]
+    cpu_before = procstats.cpu_seconds(pids)
+    producer_env = env | {"PRODUCER_RATE": str(result.rate), "PRODUCER_DURATION": str(result.seconds_target),
+                          "PRODUCER_INTERVAL": INTERVAL}
+    started = time.monotonic()
+    with Program("producer.py", producer_env) as producer:
+        while producer.proc.poll() is None:
+            await asyncio.sleep(0.2)
+    record_producer(result, producer, time.monotonic() - started)
+    await settle(port, result.inserted, follower)
+    result.cpu_seconds = procstats.cpu_seconds(pids) - cpu_before
+    result.rss_mb = procstats.rss_mb(pids)
+    done.set()
+    await following
+
+
+async def settle(port: int, inserted: int, follower: Follower, stall: float = 10.0) -> None:
+    """Wait until the server delivered every inserted row, or made no progress for `stall` seconds
+    (it fell behind for good); then until no delta arrived for a second (the client has them all)."""
+    delivered, progressed = -1, time.monotonic()
+    while delivered < inserted and time.monotonic() - progressed < stall:
+        now = (await asyncio.to_thread(server_config, port))["feed"]["delivered"]
+        if now != delivered:
+            delivered, progressed = now, time.monotonic()
+        await asyncio.sleep(0.2)
+    while follower.deltas and time.time() - follower.deltas[-1][0] < 1.0:
+        await asyncio.sleep(0.2)
+
+
+def record_producer(result: Result, producer: Program, elapsed: float) -> None:
+    """The producer's own count and time; if it failed (e.g. the machine was too loaded), say so and
+    count what is in TDengine instead (filled in by compare)."""
+    finished = re.search(r"done: (\d+) rows written in ([\d.]+) s", producer.output)
+    if finished:
+        result.inserted, result.seconds = int(finished.group(1)), float(finished.group(2))
+    else:
+        print(f"  producer.py failed (exit {producer.proc.returncode}):\n{producer.output[-2000:]}",
+              file=sys.stderr)
+        result.seconds = elapsed
+
+
+def compare(result: Result, got: Counter[KeyT], expected: Counter[KeyT]) -> None:
+    result.inserted = sum(expected.values())
+    result.delivered = sum(got.values())
+    result.duplicates = sum((got - expected).values())
+    result.missing = sum((expected - got).values())
+
+
+def run_seed(rate: int, seconds: float) -> Result:
+    result = Result("seed", rate, seconds_target=seconds)
+    with StandInProcess() as standin:
+        env = taos_env(standin.host, standin.port, database=DATABASE)
+        cfg = TaosConfig(standin.host, standin.port, "root", "taosdata", DATABASE, TABLE)
+        ours, theirs = multiprocessing.get_context("spawn").Pipe()
+        process = multiprocessing.get_context("spawn").Process(target=seed_baseline.run, args=(cfg, theirs))
+        process.start()
+        producer_env = env | {"PRODUCER_RATE": str(rate), "PRODUCER_DURATION": str(seconds),
+                              "PRODUCER_INTERVAL": INTERVAL}
+        started = time.monotonic()
+        with Program("producer.py", producer_env) as producer:
+            producer.wait(timeout=seconds + 120)
+        record_producer(result, producer, time.monotonic() - started)
+        time.sleep(1.5)  # the seed's window is one second
+        result.rss_mb = procstats.rss_mb([process.pid])
+        ours.send("stop")
+        seen, result.cpu_seconds = ours.recv()
+        process.join(timeout=10)
+        expected = tdengine_keys(standin)
+    result.inserted = sum(expected.values())
+    result.delivered = sum(seen.values())
+    result.duplicates = sum(n - 1 for n in seen.values() if n > 1)
+    result.missing = sum(expected.values()) - len(seen)
+    return result
+
+
+# --- the table --------------------------------------------------------------------------------
+
+HEADER = ("| source | target rows/s | inserted | achieved rows/s | delivered | duplicates | missing | "
+          "lag p50 (ms) | lag p99 (ms) | server CPU ms / 1,000 rows | RSS (MB) | sustained |")
+
+
+def line(r: Result) -> str:
+    lag50 = f"{percentile(r.lags, 0.5) * 1000:.0f}" if r.lags else "—"
+    lag99 = f"{percentile(r.lags, 0.99) * 1000:.0f}" if r.lags else "—"
+    cpu = r.cpu_seconds * 1000 / (r.inserted / 1000) if r.inserted else float("nan")
+    achieved = r.inserted / r.seconds if r.seconds else 0.0
+    cells = [r.source, f"{r.rate:,}", f"{r.inserted:,}", f"{achieved:,.0f}", f"{r.delivered:,}",
+             f"{r.duplicates:,}", f"{r.missing:,}", lag50, lag99, f"{cpu:.1f}", f"{r.rss_mb:.0f}",
+             "yes" if r.sustained else "no"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def summary(results: list[Result]) -> list[str]:
+    best: dict[str, int] = {}
+    for r in results:
+        if r.sustained:
+            best[r.source] = max(best.get(r.source, 0), r.rate)
+    return [f"highest rate sustained by {source}: {best.get(source, 0):,} rows/s"
+            for source in dict.fromkeys(r.source for r in results)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", nargs="+", default=["poll", "subscribe", "seed"],
+                        choices=["poll", "subscribe", "seed"])
+    parser.add_argument("--rates", nargs="+", type=int, default=[1_000, 10_000, 30_000, 50_000, 100_000])
+    parser.add_argument("--seconds", type=float, default=10.0, help="producer run per rate")
+    args = parser.parse_args()
+    results = []
+    for rate in args.rates:
+        for source in args.sources:
+            print(f"{source} at {rate:,} rows/s for {args.seconds:g} s ...", file=sys.stderr, flush=True)
+            result = run_seed(rate, args.seconds) if source == "seed" else run_server_source(
+                source, rate, args.seconds)
+            print("  " + line(result), file=sys.stderr, flush=True)
+            results.append(result)
+    print(HEADER)
+    print("|" + "---|" * HEADER.count(" | ") + "---|")
+    for result in sorted(results, key=lambda r: (r.source, r.rate)):
+        print(line(result))
+    print()
+    print("\n".join(summary(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The seed's reading algorithm, run as its own process for bench/pipeline.py's baseline row.
+
+As the original demo did it: every 250 ms, read "the last second" newest first with LIMIT 1000,
+build a list of dicts, `table.update()` it into a Perspective table. Differences, kept small on
+purpose: timestamps come back as integers (CAST) so that rows can be matched exactly, and the table
+has no limit so that nothing it received is dropped before it is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+
+import perspective
+
+from tdpersp import schema
+from tdpersp.tdconn import LazyConnection, TaosConfig
+
+_SQL = ("SELECT CAST(`timestamp` AS BIGINT), ticker, client, `open`, high, low, `close`, volume, "
+        "CAST(`date` AS BIGINT) FROM {table} WHERE `timestamp` >= NOW() - 1s "
+        "ORDER BY `timestamp` DESC LIMIT 1000")
+FIELDS = ("timestamp", "ticker", "client", "open", "high", "low", "close", "volume", "date")
+
+
+def run(cfg: TaosConfig, pipe: Connection) -> None:
+    """Poll until the pipe says stop; then send back (rows received per timestamp key, CPU seconds
+    spent polling: start-up, i.e. imports and the first connection, left out)."""
+    table = perspective.Server().new_local_client().table(schema.PERSPECTIVE_SCHEMA)
+    conn = LazyConnection(cfg)
+    sql = _SQL.format(table=f"{schema.quote(cfg.database)}.{schema.quote(cfg.table)}")
+    seen: Counter[int] = Counter()
+    started = time.process_time()
+    while not pipe.poll(0.25):
+        try:
+            rows = conn.query(sql)
+        except Exception:  # e.g. the table does not exist yet: try again next period, as the seed did
+            continue
+        seen.update(row[0] for row in rows)
+        data = [dict(zip(FIELDS, row, strict=True)) for row in rows]
+        for item in data:
+            item["timestamp"] //= schema.TICKS_PER_MS
+            item["date"] //= schema.TICKS_PER_MS
+        if data:
+            table.update(data)
+    pipe.send((seen, time.process_time() - started))
