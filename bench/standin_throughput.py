@@ -4,8 +4,9 @@
 
 Starts ``python -m tests.standin`` as a subprocess, inserts rows shaped like the producer's
 (supertable ``quotes`` with one subtable per ticker, microsecond precision) with stmt v1 and with
-stmt2, then reads them back, and prints rows/s for each. Targets on the 2-core dev machine:
->= 100,000 rows/s inserted, >= 200,000 rows/s of query results delivered.
+stmt2, then reads them back with ``SELECT *`` and through a topic (``TMQ earliest``: a new consumer
+group reads the whole WAL, committing each message), and prints rows/s for each. Targets on the
+2-core dev machine: >= 100,000 rows/s inserted, >= 200,000 rows/s of query results delivered.
 """
 
 from __future__ import annotations
@@ -89,6 +90,31 @@ def bench_query(conn) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+TOPIC = ("CREATE TOPIC quotes_feed AS SELECT CAST(ts AS BIGINT), tbname, ticker, client, open, high, low, "
+         "close, volume, CAST(date AS BIGINT) FROM quotes")  # the subscription source's shape
+
+
+def bench_tmq(standin: StandInProcess, group: str, expected: int) -> tuple[int, float]:
+    """Rows and seconds for a new consumer group (auto.offset.reset=earliest) to read the whole
+    WAL through the topic, committing each message, as the subscription source does."""
+    consumer = taosws.Consumer({
+        "td.connect.websocket.scheme": "ws", "td.connect.ip": standin.host,
+        "td.connect.port": str(standin.port), "td.connect.user": "root", "td.connect.pass": "taosdata",
+        "group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": "false"})
+    consumer.subscribe(["quotes_feed"])
+    count, started = 0, time.perf_counter()
+    while count < expected:
+        message = consumer.poll(1.0)
+        if message is None:
+            raise RuntimeError(f"TMQ stalled after {count:,d} of {expected:,d} rows")
+        count += sum(len(block.fetchall()) for block in message)
+        consumer.commit(message)
+    elapsed = time.perf_counter() - started
+    consumer.unsubscribe()
+    consumer.close()
+    return count, elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,14 +131,18 @@ def main() -> int:
         conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata",
                               database="bench")
         conn.execute(STB)
+        conn.execute(TOPIC)
         runs: dict[str, list[tuple[int, float]]] = {
-            "insert stmt v1": [], "insert stmt2": [], "query SELECT *": []}
+            "insert stmt v1": [], "insert stmt2": [], "query SELECT *": [], "TMQ earliest": []}
         for k in range(args.repeat):
             offset = T0_US + 2 * k * 10**9  # fresh timestamps: every run writes new rows
             runs["insert stmt v1"].append(bench_stmt_v1(conn, args.rows, args.tables, args.batch, offset))
             runs["insert stmt2"].append(bench_stmt2(conn, args.rows, args.tables, args.batch, offset + 10**9))
         for _ in range(args.repeat):
             runs["query SELECT *"].append(bench_query(conn))
+        written = sum(n for label in ("insert stmt v1", "insert stmt2") for n, _ in runs[label])
+        for k in range(args.repeat):
+            runs["TMQ earliest"].append(bench_tmq(standin, f"bench{k}", written))
         for label, results in runs.items():
             rates = sorted(n / secs for n, secs in results)
             print(f"{label:16s} {results[-1][0]:>9,d} rows a run: "

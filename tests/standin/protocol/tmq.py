@@ -173,12 +173,9 @@ class TmqHandler(tornado.websocket.WebSocketHandler):
         self._send(raw_data.fetch_raw_reply(req_id, message_id, raw_data.encode(message, begin)))
 
     def _commit(self, args: dict) -> dict:
-        message_id = int(args.get("message_id") or 0)
-        found = self.messages.get(message_id)
-        if found is not None:
-            message = found[0]
-            self.tmq.commit(self.consumer, message.topic, message.vgroup, message.offset)
-        return {"message_id": message_id}
+        """The current taosAdapter ignores the message id and commits every vgroup's position."""
+        self.tmq.commit_all(self.consumer)
+        return {"message_id": int(args.get("message_id") or 0)}
 
     def _commit_offset(self, args: dict) -> dict:
         self.tmq.commit(self.consumer, str(args.get("topic")), int(args.get("vgroup_id", 0)),

@@ -14,12 +14,12 @@ from __future__ import annotations
 import itertools
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..api import ResultSet, TopicMessage
-from ..errors import TDError
+from ..errors import ADAPTER_ERROR, TDError
 from . import ast as A
 from .catalog import Catalog, Column, Table
 
@@ -36,7 +36,9 @@ TOPIC_NOT_EXIST = 0x03E1  # TSDB_CODE_MND_TOPIC_NOT_EXIST "Topic not exist"
 TOPIC_SUBSCRIBED = 0x03EB  # TSDB_CODE_MND_TOPIC_SUBSCRIBED "Topic subscribed cannot be dropped"
 INVALID_TOPIC_QUERY = 0x03E4  # TSDB_CODE_MND_INVALID_TOPIC_QUERY "Topic with invalid query"
 TOPIC_MUST_BE_DELETED = 0x03ED  # TSDB_CODE_MND_TOPIC_MUST_BE_DELETED "Topic must be dropped first"
-INVALID_SUB_OPTION = 0x03EE  # TSDB_CODE_MND_INVALID_SUB_OPTION "Invalid subscribe option"
+# taosAdapter leaves an empty group.id unset, so tmq_consumer_new fails ("group is empty") and the
+# adapter answers 0xFFFF; TDengine's tmq_conf_set refuses a group.id holding ':' (newer versions).
+GROUP_SEPARATOR = ":"
 TMQ_INVALID_VGID = 0x4008  # TSDB_CODE_TMQ_INVALID_VGID "VgId does not belong to this consumer"
 TMQ_INVALID_TOPIC = 0x4009  # TSDB_CODE_TMQ_INVALID_TOPIC "Topic does not belong to this consumer"
 TMQ_VERSION_OUT_OF_RANGE = 0x4007  # TSDB_CODE_TMQ_VERSION_OUT_OF_RANGE "Offset out of range"
@@ -62,8 +64,9 @@ class Vgroup:
     def end(self) -> int:
         return self.begin + len(self.entries)
 
-    def since(self, version: int) -> list[Entry]:
-        return self.entries[max(0, version - self.begin):]
+    def since(self, version: int) -> Iterator[Entry]:
+        """Entries from ``version`` on, without copying the tail (a backlog can be long)."""
+        return itertools.islice(self.entries, max(0, version - self.begin), None)
 
 
 @dataclass
@@ -168,7 +171,9 @@ class Subscriptions:
 
     def subscribe(self, group: str, topics: list[str], reset: str) -> int:
         if not group:
-            raise TDError(INVALID_SUB_OPTION, "Invalid subscribe option")
+            raise TDError(ADAPTER_ERROR, "group is empty")
+        if GROUP_SEPARATOR in group:
+            raise TDError(ADAPTER_ERROR, "fail")  # tmq_err2str(TMQ_CONF_INVALID)
         for name in topics:
             if name not in self.topics:
                 raise TDError(TOPIC_NOT_EXIST, "Topic not exist")
@@ -197,11 +202,11 @@ class Subscriptions:
         return consumer
 
     def poll(self, consumer_id: int) -> TopicMessage | None:
-        """The next rows for this consumer, or None when it has read everything written."""
+        """The next rows for this consumer, or None when it has read everything written. A topic
+        dropped (FORCE) under the consumer just stops bringing rows: taosAdapter's poll answers
+        "no message" whatever tmq_consumer_poll's error was."""
         consumer = self.consumer(consumer_id)
-        if any(name not in self.topics for name in consumer.topics):  # dropped with FORCE
-            raise TDError(TOPIC_NOT_EXIST, "Topic not exist")
-        keys = list(consumer.positions)
+        keys = [key for key in consumer.positions if key[0] in self.topics]
         for step in range(len(keys)):
             topic_name, vgroup_id = keys[(consumer.turn + step) % len(keys)]
             message = self._read(consumer, self.topics[topic_name], vgroup_id)
@@ -247,7 +252,7 @@ class Subscriptions:
     # ------------------------------------------------------------ offsets
 
     def _key(self, consumer: Consumer, topic: str, vgroup_id: int) -> tuple[str, int]:
-        if topic not in consumer.topics:
+        if topic not in consumer.topics or topic not in self.topics:
             raise TDError(TMQ_INVALID_TOPIC, "Topic does not belong to this consumer")
         if (topic, vgroup_id) not in consumer.positions:
             raise TDError(TMQ_INVALID_VGID, "VgId does not belong to this consumer")
@@ -257,6 +262,14 @@ class Subscriptions:
         consumer = self.consumer(consumer_id)
         self._key(consumer, topic, vgroup_id)
         self.committed[(consumer.group, topic, vgroup_id)] = offset
+
+    def commit_all(self, consumer_id: int) -> None:
+        """What taosAdapter's ``commit`` does (tmq_commit_sync with no message): the consumer's
+        position in every vgroup of every live topic becomes its group's committed offset."""
+        consumer = self.consumer(consumer_id)
+        for (topic, vgroup_id), position in consumer.positions.items():
+            if topic in self.topics:
+                self.committed[(consumer.group, topic, vgroup_id)] = position
 
     def committed_offset(self, consumer_id: int, topic: str, vgroup_id: int) -> int:
         consumer = self.consumer(consumer_id)
@@ -278,7 +291,7 @@ class Subscriptions:
     def assignment(self, consumer_id: int, topic: str) -> list[tuple[int, int, int, int]]:
         """(vgroup id, position, begin, end) of each vgroup of ``topic``."""
         consumer = self.consumer(consumer_id)
-        if topic not in consumer.topics:
+        if topic not in consumer.topics or topic not in self.topics:
             raise TDError(TMQ_INVALID_TOPIC, "Topic does not belong to this consumer")
         return [(v.id, consumer.positions[(topic, v.id)], v.begin, v.end)
                 for v in self.vgroups(self.topics[topic].db)]
