@@ -33,6 +33,7 @@ from tdpersp.tdconn import LazyConnection, TaosConfig, is_missing_table
 
 POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
 HEALTH_SECONDS = 1.0
+BATCH_ROWS = 50_000  # at most this many rows per table.update(), so that a backlog streams in steps
 Key = tuple[str, int]
 
 # Same columns, same order as the poll reader's rows (tdpersp/reader.py); timestamps as integers
@@ -42,11 +43,21 @@ _TOPIC_SELECT = (
     "CAST(`date` AS BIGINT) FROM {table}"
 )
 
-try:  # taosws's seek/commit/committed unwrap() their errors: a failure is a Rust panic
-    from pyo3_runtime import PanicException  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - the module appears once taosws is loaded
-    PanicException = taosws.Error  # type: ignore[misc,assignment]
-TDENGINE_ERRORS = (taosws.Error, PanicException)
+TDENGINE_ERRORS = (taosws.Error,)
+
+
+def unwrapped(call: Any, *args: Any) -> Any:
+    """Call a taosws consumer method that unwrap()s its Rust errors (seek, commit_offset, committed,
+    position): a failure there is pyo3's PanicException, a BaseException that no `except Exception`
+    catches. It becomes a taosws.Error, so that a lost connection is handled like any other."""
+    try:
+        return call(*args)
+    except Exception:
+        raise
+    except BaseException as err:
+        if type(err).__name__ != "PanicException":
+            raise
+        raise taosws.Error(str(err)) from None
 
 
 def default_topic(database: str, table: str) -> str:
@@ -74,7 +85,7 @@ class SubscriptionSource:
         self.where = f"{cfg.database}.{cfg.table}"
         self._conn = LazyConnection(cfg)
         self._consumer: Any = None
-        self._message: Any = None  # the last message read, committed once applied
+        self._pending: dict[int, int] = {}  # vgroup -> position after the rows read; committed once applied
         self._skip: set[Key] = set()  # already in the table; the stream may bring them again
         self._newest: int | None = None  # newest timestamp delivered: where a refill starts
         self._started = False  # the first load happened
@@ -94,20 +105,20 @@ class SubscriptionSource:
             return update
 
     def applied(self) -> None:
-        """Commit the message whose rows the server applied; if that fails, remember its keys."""
-        message, self._message = self._message, None
-        if message is None:
-            return
+        """Commit, per vgroup, the position after the rows the server applied (a message can only be
+        committed while it is the newest polled); if that fails, remember their keys."""
+        pending, self._pending = self._pending, {}
         try:
-            self._consumer.commit(message)
-            self.stats.commits += 1
+            for vgroup, position in pending.items():
+                unwrapped(self._consumer.commit_offset, self.options.topic, vgroup, position)
+                self.stats.commits += 1
         except TDENGINE_ERRORS:
             self._skip.update(keys(self._last_rows))
             self._close()  # reconnect: resume from the last good commit, skipping these keys
 
     def committed(self) -> dict[int, int]:
         """The group's committed offset per vgroup, as TDengine has it."""
-        return {vgroup.vg_id(): self._consumer.committed(self.options.topic, vgroup.vg_id())
+        return {vgroup.vg_id(): unwrapped(self._consumer.committed, self.options.topic, vgroup.vg_id())
                 for vgroup in self._vgroups()}
 
     # --- connecting: topic, subscription, where to start ---------------------------------------
@@ -153,7 +164,7 @@ class SubscriptionSource:
         missing at first, stream it from the beginning and load nothing)."""
         for vgroup in self._vgroups():
             offset = vgroup.begin() if self._from_start else vgroup.end()
-            self._consumer.seek(self.options.topic, vgroup.vg_id(), offset)
+            unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), offset)
         if self._from_start:
             return []
         return self._loader().poll()
@@ -162,15 +173,15 @@ class SubscriptionSource:
         """Every vgroup has a committed offset still in the log: resume exactly there."""
         vgroups = self._vgroups()
         for vgroup in vgroups:
-            committed = self._consumer.committed(self.options.topic, vgroup.vg_id())
+            committed = unwrapped(self._consumer.committed, self.options.topic, vgroup.vg_id())
             if committed < 0 or committed < vgroup.begin():
                 return False
-            self._consumer.seek(self.options.topic, vgroup.vg_id(), committed)
+            unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), committed)
         return bool(vgroups)
 
     def _refill(self) -> list[Row]:
         for vgroup in self._vgroups():
-            self._consumer.seek(self.options.topic, vgroup.vg_id(), vgroup.end())
+            unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), vgroup.end())
         loader = self._loader()
         return loader.poll() if self._newest is None else loader.rows_after(self._newest)
 
@@ -187,10 +198,18 @@ class SubscriptionSource:
             self._skip.clear()  # caught up: nothing loaded before can come again
             self._check_alive()
             return Update(stats=self.stats)
-        rows = [row for block in message for row in block.fetchall()]
+        rows: list[Row] = []
+        while message is not None:  # one update, one ack and one commit for whatever is waiting
+            rows += [row for block in message for row in block.fetchall()]
+            self._pending[message.vgroup()] = -1
+            if len(rows) >= BATCH_ROWS:
+                break
+            message = self._consumer.poll(timeout=0)
+            self.stats.polls += 1
+        for vgroup in self._pending:
+            self._pending[vgroup] = unwrapped(self._consumer.position, self.options.topic, vgroup)
         if self._skip:
             rows = [row for row in rows if (row[TBNAME], row[TS]) not in self._skip]
-        self._message = message
         return self._deliver(rows)
 
     def _check_alive(self) -> None:
@@ -210,7 +229,7 @@ class SubscriptionSource:
         return Update.of_rows(rows, self.stats)
 
     def _close(self) -> None:
-        self._message = None
+        self._pending = {}
         if self._consumer is not None:
             with contextlib.suppress(*TDENGINE_ERRORS):
                 self._consumer.close()
