@@ -92,7 +92,7 @@ class SubscriptionSource:
         self._from_start = False  # the table was missing at first: every row of it is new
         self._last_rows: list[Row] = []
         self._checked = 0.0  # time.monotonic() of the last successful health check
-        self._lost: taosws.Error | None = None  # a commit failed: the connection is gone
+        self._lost: taosws.Error | None = None  # a commit failed: the next read() reports that outage
 
     def read(self) -> Update:
         try:
@@ -119,7 +119,7 @@ class SubscriptionSource:
         except TDENGINE_ERRORS as err:
             self._skip.update(keys(self._last_rows))
             self._close()  # reconnect: resume from the last good commit, skipping these keys
-            self._lost = err  # reported by the next read(), as an outage
+            self._lost = err  # an outage like any other: its log line, then one for the recovery
 
     def committed(self) -> dict[int, int]:
         """The group's committed offset per vgroup, as TDengine has it."""
@@ -201,7 +201,10 @@ class SubscriptionSource:
         self.stats.polls += 1
         if message is None:
             self._skip.clear()  # caught up: nothing loaded before can come again
-            self._check_alive()
+            if not self._topic_alive():
+                self._close()  # the next read() creates the topic again and refills
+                gone = f"topic {self.options.topic} no longer exists in TDengine (dropped?); creating it"
+                return Update(stats=self.stats, notice=gone)
             return Update(stats=self.stats)
         rows: list[Row] = []
         while message is not None:  # one update, one ack and one commit for whatever is waiting
@@ -217,13 +220,17 @@ class SubscriptionSource:
             rows = [row for row in rows if (row[TBNAME], row[TS]) not in self._skip]
         return self._deliver(rows)
 
-    def _check_alive(self) -> None:
-        """taosws's consumer reconnects by itself and an empty poll looks the same whether TDengine is
-        idle or gone; so, at most every HEALTH_SECONDS while idle, ask TDengine something. If it fails,
-        read() reports the outage (one log line) and reconnects, resuming from the committed offset."""
-        if time.monotonic() - self._checked >= HEALTH_SECONDS:
-            self._conn.query("SELECT SERVER_VERSION()")
-            self._checked = time.monotonic()
+    def _topic_alive(self) -> bool:
+        """An empty poll looks the same whether TDengine is idle, gone (taosws's consumer reconnects by
+        itself) or our topic was dropped (taosAdapter answers the polls of a dropped topic with 'no
+        message'). So, at most every HEALTH_SECONDS while idle, list TDengine's topics: if that fails,
+        read() reports the outage (one log line) and reconnects, resuming from the committed offset;
+        if our topic is not listed, it was dropped under us."""
+        if time.monotonic() - self._checked < HEALTH_SECONDS:
+            return True
+        topics = {row[0] for row in self._conn.query("SHOW TOPICS")}
+        self._checked = time.monotonic()
+        return self.options.topic in topics
 
     def _deliver(self, rows: list[Row]) -> Update:
         self._last_rows = rows

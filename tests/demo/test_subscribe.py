@@ -112,8 +112,9 @@ def test_tdengine_restart_and_dropped_connections_lose_and_double_nothing(standi
 
 def test_topic_dropped_under_it_is_recreated(standin, db_name) -> None:
     """Guards the recovery when the topic goes away under the consumer (DROP TOPIC ... FORCE, which
-    also removes its committed offsets): a log line says so, the topic is created again and rows
-    flow on; rows in time order written meanwhile are read back by query, once."""
+    also removes its committed offsets; the consumer's polls then just find nothing): a log line
+    says so, the topic is created again and rows flow on; rows in time order written meanwhile are
+    read back by query, once."""
     port = free_port()
     with server(standin, db_name, port, limit=100_000) as srv:
         with producer(standin, db_name, PRODUCER_RATE=2000, PRODUCER_COUNT=10_000) as live:
