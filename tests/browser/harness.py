@@ -204,7 +204,7 @@ def plugin_name(page: Any, panel: str) -> str:
 
 def layout(page: Any, panel: str) -> dict[str, Any]:
     """The panel viewer's current configuration (viewer.save()), without the table it reads:
-    the page's replica gets a new name on each connection, and layouts are saved without it."""
+    the page saves layouts without it (the table's name comes from the server)."""
     saved = page.evaluate(
         "async (panel) => await document.querySelector(`[data-panel=${panel}] perspective-viewer`).save()",
         panel)
