@@ -129,3 +129,31 @@ def test_topic_dropped_under_it_is_recreated(standin, db_name) -> None:
     assert "no committed offset" in srv.output, srv.output
     assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
 
+
+
+def test_committed_offset_gone_is_logged_and_recovered(standin, db_name) -> None:
+    """Guards the recovery when the group's committed offset is no longer in TDengine's log (the
+    WAL trimmed while TDengine was down, as WAL_RETENTION_PERIOD expiry would). Every stand-in
+    answer is delayed 300 ms first, so the server's commits trail the writes when it stops. A log
+    line says the offset is gone, rows newer than the newest delivered are read back by query,
+    and every row (the producer writes in time order) reaches the table once. It cannot show what
+    real TDengine answers for such an offset; the stand-in's answer is a documented guess."""
+    port = free_port()
+    with server(standin, db_name, port, limit=100_000) as srv:
+        with producer(standin, db_name, PRODUCER_RATE=2000, PRODUCER_COUNT=10_000) as live:
+            srv.wait_for("reading rows")
+            standin.set_delay(300)
+            time.sleep(2.0)
+            standin.stop()
+            standin.trim_wal()
+            standin.set_delay(0)
+            time.sleep(1.0)
+            standin.start()
+            assert live.wait(timeout=90) == 0, live.output
+        expected = tdengine_keys(standin, db_name)
+        wait_until_delivered(port, sum(expected.values()))
+        got = table_keys(port)
+        assert srv.stop() == 0, srv.output
+    assert sum(expected.values()) == 10_000
+    assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
+    assert "no committed offset" in srv.output, srv.output
