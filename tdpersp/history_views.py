@@ -6,6 +6,7 @@ server holds one screen at a time whatever the table's size. Group-by views: `hi
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,7 +102,7 @@ def _sort_term(table: TableInfo, term: Sequence[Any]) -> tuple[Column, bool]:
 
 
 @dataclass
-class View:
+class View(ABC):
     """What flat and group-by views share: their columns, split-by pivoted."""
 
     spec: ViewSpec
@@ -118,8 +119,9 @@ class View:
         types = {c.name: self.column_type(c) for c in self.spec.columns}
         return {name: types[name.rsplit("|", 1)[-1]] for name in self.column_names()}
 
+    @abstractmethod
     def column_type(self, column: Column) -> str:
-        raise NotImplementedError
+        """The Perspective type this view gives ``column`` (flat and grouped views differ)."""
 
 
 # ------------------------------------------------------------------ flat views
