@@ -87,7 +87,10 @@ class SubscriptionSource:
         self._consumer: Any = None
         self._pending: dict[int, int] = {}  # vgroup -> position after the rows read; committed once applied
         self._skip: set[Key] = set()  # already in the table; the stream may bring them again
-        self._newest: int | None = None  # newest timestamp delivered: where a refill starts
+        # Newest timestamp delivered per subtable: where a refill starts. Per subtable, because the
+        # stream brings each vgroup's rows in its own order: one global newest would skip the rows
+        # of a subtable whose vgroup was behind.
+        self._newest: dict[str, int] = {}
         self._started = False  # the first load happened
         self._from_start = False  # the table was missing at first: every row of it is new
         self._last_rows: list[Row] = []
@@ -188,7 +191,10 @@ class SubscriptionSource:
         for vgroup in self._vgroups():
             unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), vgroup.end())
         loader = self._loader()
-        return loader.poll() if self._newest is None else loader.rows_after(self._newest)
+        if not self._newest:
+            return loader.poll()
+        floor = min(self._newest.values())
+        return [row for row in loader.rows_after(floor) if row[TS] > self._newest.get(row[TBNAME], floor)]
 
     def _loader(self) -> NewRowReader:
         self.stats.queries += 1
@@ -234,10 +240,10 @@ class SubscriptionSource:
 
     def _deliver(self, rows: list[Row]) -> Update:
         self._last_rows = rows
-        if rows:
-            newest = max(row[TS] for row in rows)
-            self._newest = newest if self._newest is None else max(self._newest, newest)
-            self.stats.delivered += len(rows)
+        for row in rows:
+            if row[TS] > self._newest.get(row[TBNAME], -1):
+                self._newest[row[TBNAME]] = row[TS]
+        self.stats.delivered += len(rows)
         return Update.of_rows(rows, self.stats)
 
     def _close(self) -> None:
