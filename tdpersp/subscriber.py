@@ -12,9 +12,9 @@ caught up (a poll that finds nothing), after which no loaded row can come again.
 Offsets are committed only after the server acknowledged that `table.update()` applied the rows
 (tdpersp/reader_process.py). After a lost connection the consumer resumes from the committed
 offset; rows applied but not committed (the commit failed with the connection) are skipped by key.
-If the committed offset is gone (the topic was dropped, or TDengine trimmed its log), the rows
-newer than the newest delivered one are read again by query, and a log line says that rows
-written meanwhile with older timestamps cannot be recovered.
+If the committed offset is gone (the topic was dropped, or TDengine trimmed its log), each
+subtable's rows newer than its newest delivered one are read again by query, and a log line says
+that rows written meanwhile with older timestamps cannot be recovered.
 """
 
 from __future__ import annotations
