@@ -95,3 +95,16 @@ def write_rows(standin: Any, database: str, ticker: str, stamps: list[int]) -> N
         using = f"USING {database}.stocks_values TAGS ('{ticker}')"
         conn.execute(f"INSERT INTO {subtable} {using} VALUES {values}")
 
+
+
+def assert_every_row_once(standin: Any, database: str, port: int, srv: Program,
+                          total: int | None = None) -> None:
+    """Once the producer is done: every row in TDengine (``total`` of them, if given) reaches the
+    server's table exactly once; then the server stops cleanly."""
+    expected = tdengine_keys(standin, database)
+    wait_until_delivered(port, sum(expected.values()))
+    got = table_keys(port)
+    assert srv.stop() == 0, srv.output
+    if total is not None:
+        assert sum(expected.values()) == total
+    assert not difference(got, expected), difference(got, expected) + "\n" + srv.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from tests.demo.subscribe_support import (
+    assert_every_row_once,
     connect,
     difference,
     producer,
@@ -99,12 +100,7 @@ def test_tdengine_restart_and_dropped_connections_lose_and_double_nothing(standi
             time.sleep(1.5)
             standin.start()
             assert live.wait(timeout=90) == 0, live.output
-        expected = tdengine_keys(standin, db_name)
-        wait_until_delivered(port, sum(expected.values()))
-        got = table_keys(port)
-        assert srv.stop() == 0, srv.output
-    assert sum(expected.values()) == 14_000
-    assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
+        assert_every_row_once(standin, db_name, port, srv, total=14_000)
     outages = srv.output.count("WARNING waiting for TDengine")
     recoveries = srv.output.count("reading rows (waiting for TDengine before)")
     assert outages >= 1 and outages == recoveries, srv.output
@@ -122,12 +118,8 @@ def test_topic_dropped_under_it_is_recreated(standin, db_name) -> None:
             time.sleep(1.0)
             connect(standin).execute(f"DROP TOPIC IF EXISTS FORCE {db_name}_stocks_values_live")
             assert live.wait(timeout=90) == 0, live.output
-        expected = tdengine_keys(standin, db_name)
-        wait_until_delivered(port, sum(expected.values()))
-        got = table_keys(port)
-        assert srv.stop() == 0, srv.output
+        assert_every_row_once(standin, db_name, port, srv)
     assert "no committed offset" in srv.output, srv.output
-    assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
 
 
 
@@ -150,10 +142,5 @@ def test_committed_offset_gone_is_logged_and_recovered(standin, db_name) -> None
             time.sleep(1.0)
             standin.start()
             assert live.wait(timeout=90) == 0, live.output
-        expected = tdengine_keys(standin, db_name)
-        wait_until_delivered(port, sum(expected.values()))
-        got = table_keys(port)
-        assert srv.stop() == 0, srv.output
-    assert sum(expected.values()) == 10_000
-    assert not difference(got, expected), difference(got, expected) + "\n" + srv.output
+        assert_every_row_once(standin, db_name, port, srv, total=10_000)
     assert "no committed offset" in srv.output, srv.output
