@@ -29,8 +29,9 @@ STB = ("CREATE STABLE quotes (ts TIMESTAMP, client NCHAR(10), open FLOAT, high F
 INSERT = "INSERT INTO ? USING quotes TAGS (?) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def columns(start_us: int, n: int) -> list:
-    """One ticker's slice of a batch, built with the same helpers as the producer."""
+def columns(start_us: int, n: int, date_us: int | None = None) -> list:
+    """One ticker's slice of a batch, built with the same helpers as the producer; `date` is each
+    row's timestamp, or ``date_us`` for every row (the live bench stamps the send time there)."""
     ts = list(range(start_us, start_us + n))
     prices = [100.0 + (i % 500) * 0.25 for i in range(n)]
     return [
@@ -41,7 +42,7 @@ def columns(start_us: int, n: int) -> list:
         taosws.floats_to_column([p - 1 for p in prices]),
         taosws.floats_to_column(prices),
         taosws.unsigned_ints_to_column([i % 100_000 for i in range(n)]),
-        taosws.micros_timestamps_to_column(ts),
+        taosws.micros_timestamps_to_column(ts if date_us is None else [date_us] * n),
     ]
 
 

@@ -26,24 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 
 import taosws
 
-from bench.standin_throughput import INSERT, STB, T0_US, TOPIC
+from bench.standin_throughput import INSERT, STB, T0_US, TOPIC, columns
 from tests.standin.fixture import StandInProcess
 
 LOGIN = {"user": "root", "password": "taosdata"}
-
-
-def batch_columns(start_us: int, n: int, sent_us: int) -> list:
-    prices = [100.0 + (i % 500) * 0.25 for i in range(n)]
-    return [
-        taosws.micros_timestamps_to_column(list(range(start_us, start_us + n))),
-        taosws.nchar_to_column(["client" + str(i % 7) for i in range(n)]),
-        taosws.floats_to_column(prices),
-        taosws.floats_to_column([p + 1 for p in prices]),
-        taosws.floats_to_column([p - 1 for p in prices]),
-        taosws.floats_to_column(prices),
-        taosws.unsigned_ints_to_column([i % 100_000 for i in range(n)]),
-        taosws.micros_timestamps_to_column([sent_us] * n),
-    ]
 
 
 def rows_to_write(rate: int, seconds: float, batch: int, tables: int) -> int:
@@ -64,7 +50,7 @@ def write(port: int, rate: int, seconds: float, batch: int, tables: int, offset_
         sent_us = time.time_ns() // 1000
         stmt.bind([taosws.stmt2_bind_param_view(
             table_name=f"q_t{t:03d}", tags=[taosws.nchar_to_tag(f"T{t:03d}")],
-            columns=batch_columns(offset_us + t * 10**10 + written, per_table, sent_us))
+            columns=columns(offset_us + t * 10**10 + written, per_table, sent_us))
             for t in range(tables)])
         written += stmt.execute()
         ahead = started + written / rate - time.perf_counter()
