@@ -25,6 +25,7 @@ from tdpersp.access import Access
 from tdpersp.feed import TableFeed
 from tdpersp.history_process import HistoryServer
 from tdpersp.reader_process import ReaderOptions
+from tdpersp.readonly import engine_threads
 from tdpersp.subscriber import default_group, default_topic
 from tdpersp.tdconn import TaosConfig
 from tdpersp.web import ViewerSocket, close_sockets, make_app
@@ -51,6 +52,12 @@ SETTINGS = (
                    "if set, the page, /config.json and the websockets require ?token=", secret=True),
     config.Setting("PERSPECTIVE_MAX_VIEWS", "64", "views one websocket connection may open",
                    config.positive_int),
+    config.Setting("PERSPECTIVE_MAX_GROUPED_VIEWS", "32",
+                   "views with group_by, split_by or expressions the live table keeps, over all connections "
+                   "(the served page needs none)", config.positive_int),
+    config.Setting("PERSPECTIVE_VIEW_RATE", "20",
+                   "new views per second one client address may open, after a burst of 64",
+                   config.positive_float),
     config.Setting("PERSPECTIVE_MAX_QUEUE_BYTES", str(32 * 1024 * 1024),
                    "unsent bytes after which a viewer that reads too slowly is disconnected",
                    config.positive_int),
@@ -82,7 +89,10 @@ def make_table(server: perspective.Server, values: argparse.Namespace) -> perspe
 
 def access(values: argparse.Namespace) -> Access:
     return Access(allowed_hosts=values.perspective_allowed_hosts, token=values.perspective_token,
-                  max_views=values.perspective_max_views, max_queued_bytes=values.perspective_max_queue_bytes)
+                  max_views=values.perspective_max_views,
+                  max_grouped_views=values.perspective_max_grouped_views,
+                  views_per_second=values.perspective_view_rate,
+                  max_queued_bytes=values.perspective_max_queue_bytes)
 
 
 def reader_options(values: argparse.Namespace) -> ReaderOptions:
@@ -99,6 +109,8 @@ def reader_options(values: argparse.Namespace) -> ReaderOptions:
 async def serve(values: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM (exit 0) or until the reader process dies (exit 1)."""
     cfg = TaosConfig.from_settings(values)
+    threads = engine_threads(values.perspective_max_grouped_views)
+    log.info("Perspective computes views on %d threads (PERSPECTIVE_MAX_GROUPED_VIEWS + 1 at least)", threads)
     server = perspective.Server()
     table = make_table(server, values)
     reader, pipe = reader_process.start(cfg, reader_options(values))

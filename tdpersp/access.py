@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import tornado.web
 
+from tdpersp.view_rate import ViewRate
+
 log = logging.getLogger("perspective_server")
 
 LOCAL_NAMES = frozenset({"localhost"})
@@ -27,6 +29,8 @@ class Access:
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     token: str = ""
     max_views: int = 64  # views one websocket connection may hold
+    max_grouped_views: int = 32  # grouped views on the live table, over all connections
+    views_per_second: float = 20.0  # new views one client address may open, after a burst
     max_message_bytes: int = 1024 * 1024  # a viewer's request; theirs are a few hundred bytes
     max_queued_bytes: int = 32 * 1024 * 1024  # unsent answers before a viewer counts as too slow
 
@@ -42,6 +46,10 @@ class Access:
 
     def token_ok(self, given: str | None) -> bool:
         return not self.token or hmac.compare_digest((given or "").encode(), self.token.encode())
+
+    def view_rate(self) -> ViewRate:
+        """A fresh budget of new views per client address (one per websocket route)."""
+        return ViewRate(self.views_per_second)
 
 
 class Checked(tornado.web.RequestHandler):

@@ -77,6 +77,8 @@ class FeedCollector(Collector):
         yield live
         yield GaugeMetricFamily("tdpersp_viewers", "websocket connections open", value=len(self.sockets))
         yield GaugeMetricFamily("tdpersp_views", "views open", value=sum(g.views for g in self.guarded))
+        yield GaugeMetricFamily("tdpersp_grouped_views", "views open with group_by, split_by or expressions",
+                                value=sum(g.grouped_views for g in self.guarded))
         yield CounterMetricFamily("tdpersp_refused_requests", "requests refused (writes, over the view cap)",
                                   value=sum(g.refused for g in self.guarded))
         yield CounterMetricFamily("tdpersp_malformed_frames", "connections closed for a malformed frame",

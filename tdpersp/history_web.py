@@ -27,8 +27,10 @@ class HistoryConfigHandler(Checked):
 
 def add_routes(app: tornado.web.Application, server: HistoryServer, tables: list[str],
                open_sockets: set[Any]) -> None:
-    """`/websocket/history` is guarded like the live `/websocket` (read-only, view cap, Host, token)."""
-    guarded = ReadOnlyServer(server, app.settings["access"].max_views)
+    """`/websocket/history` is guarded like the live `/websocket` (read-only, view cap and rate, Host,
+    token); grouped views are not capped, as the history computes them in TDengine."""
+    access = app.settings["access"]
+    guarded = ReadOnlyServer(server, access.max_views, view_rate=access.view_rate())
     app.settings["guarded_servers"].append(guarded)
     app.add_handlers(r".*", [
         (r"/history\.json", HistoryConfigHandler, {"tables": tables}),

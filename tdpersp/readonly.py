@@ -6,7 +6,16 @@ handler and the server we read the type of each request (a protobuf `Request` wh
 oneof field number names the call, see perspective's `perspective.proto`) and pass on only the
 calls a viewer needs, an allow-list: a call added by a later Perspective version is refused until
 it is listed here. Views are counted per connection and capped. Only the wire format's framing
-(and a new view's id) is parsed; the payload is never decoded.
+(and a new view's id and which fields its config sets) is parsed; the payload is never decoded.
+
+Grouped views (group_by, split_by, expressions, windows) are also capped over all connections,
+because of a hang in perspective-python (seen with 5.6.1): after an update Perspective refreshes
+each view as a task on Arrow's CPU thread pool (one thread per core by default), and a grouped
+view's task can start more tasks on that pool and wait for them (it does when the table was empty
+before the update). With as many grouped views as threads, every thread can be waiting and none
+is left to run the tasks they wait for: `table.update()` never returns and the server stops
+answering. `engine_threads` gives the pool one thread more than the cap, so that one thread is
+always free.
 """
 
 from __future__ import annotations
@@ -14,6 +23,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+
+import perspective
+
+from tdpersp.view_rate import ViewRate
 
 log = logging.getLogger("perspective_server")
 
@@ -23,6 +36,10 @@ log = logging.getLogger("perspective_server")
 # viewer sends it on the table with a view config before making a view (seen on the wire).
 READ_REQUESTS = frozenset({*range(3, 27), 29, 30, 34, 35, 36, 37, 39, 40, 41})
 MAKE_VIEW, VIEW_DELETE = 6, 11
+# `ViewConfig` fields that keep a view flat (columns, filter, sort, aggregates, filter_op, and the
+# group-by depth and rollup modes, which mean nothing without a group_by). A view whose config
+# sets any other field counts as grouped, including fields a later Perspective adds.
+FLAT_VIEW_FIELDS = frozenset({3, 4, 5, 7, 8, 9, 10, 12})
 # The writing calls, named for the error message (anything else unlisted is refused as "unknown").
 WRITE_REQUESTS = {27: "make_table", 28: "table_delete", 31: "table_remove", 32: "table_replace",
                   33: "table_update", 38: "make_join_table"}
@@ -36,14 +53,17 @@ class MalformedRequest(ValueError):
 class ReadOnlyServer:
     """Stands in for a `perspective.Server` (or virtual server) in `PerspectiveTornadoHandler`."""
 
-    def __init__(self, server: Any, max_views: int = 64) -> None:
+    def __init__(self, server: Any, max_views: int = 64, max_grouped_views: int | None = None,
+                 view_rate: ViewRate | None = None) -> None:
         self._server = server
         self.max_views = max_views
+        self.max_grouped_views = max_grouped_views  # over all connections; None: no cap
+        self.view_rate = view_rate  # new views per client address; None: no limit
         self.refused = 0
         self.sessions: set[ReadOnlySession] = set()
 
-    def new_session(self, send: Callable[[bytes], None]) -> ReadOnlySession:
-        session = ReadOnlySession(self, self._server.new_session(send), send)
+    def new_session(self, send: Callable[[bytes], None], address: str = "") -> ReadOnlySession:
+        session = ReadOnlySession(self, self._server.new_session(send), send, address)
         self.sessions.add(session)
         return session
 
@@ -51,13 +71,19 @@ class ReadOnlyServer:
     def views(self) -> int:
         return sum(len(s.views) for s in self.sessions)
 
+    @property
+    def grouped_views(self) -> int:
+        return sum(sum(s.views.values()) for s in self.sessions)
+
 
 class ReadOnlySession:
-    def __init__(self, owner: ReadOnlyServer, session: Any, send: Callable[[bytes], None]) -> None:
+    def __init__(self, owner: ReadOnlyServer, session: Any, send: Callable[[bytes], None],
+                 address: str) -> None:
         self._owner = owner
         self._session = session
         self._send = send
-        self.views: set[str] = set()
+        self._address = address  # the client's, for the rate of new views
+        self.views: dict[str, bool] = {}  # view id -> grouped
         self.refused = 0
 
     def handle_request(self, message: bytes) -> None:
@@ -72,17 +98,31 @@ class ReadOnlySession:
             self._send(error_response(msg_id, entity_id, refusal))
             return
         if kind == VIEW_DELETE:
-            self.views.discard(entity_id)
+            self.views.pop(entity_id, None)
         self._session.handle_request(message)
 
     def _refusal(self, kind: int | None, payload: bytes) -> str:
         if kind not in READ_REQUESTS:
             return f"read-only server: {WRITE_REQUESTS.get(kind or 0, f'request {kind}')} refused"
-        if kind == MAKE_VIEW:
-            if len(self.views) >= self._owner.max_views:
-                return (f"too many views on this connection (at most {self._owner.max_views}, "
-                        "PERSPECTIVE_MAX_VIEWS): close some before opening more")
-            self.views.add(view_id(payload))
+        return self._view_refusal(payload) if kind == MAKE_VIEW else ""
+
+    def _view_refusal(self, payload: bytes) -> str:
+        """Counts the new view, or says which cap it would pass."""
+        owner = self._owner
+        if len(self.views) >= owner.max_views:
+            return (f"too many views on this connection (at most {owner.max_views}, "
+                    "PERSPECTIVE_MAX_VIEWS): close some before opening more")
+        name, grouped = view_request(payload)
+        if name in self.views:  # would replace a view the caps count once
+            return f"a view named {name[:40]!r} is already open on this connection"
+        cap = owner.max_grouped_views
+        if grouped and cap is not None and owner.grouped_views >= cap:
+            return (f"too many grouped views on this server (at most {cap}, PERSPECTIVE_MAX_GROUPED_VIEWS): "
+                    "the served page groups in the browser and needs none")
+        if owner.view_rate and not owner.view_rate.take(self._address):
+            return (f"too many new views from {self._address or 'this client'} (at most "
+                    f"{owner.view_rate.per_second:g} a second, PERSPECTIVE_VIEW_RATE): retry later")
+        self.views[name] = grouped
         return ""
 
     def close(self) -> None:
@@ -103,9 +143,23 @@ def parse_request(message: bytes) -> tuple[int, str, int | None, bytes]:
     return msg_id, entity_id, kind, payload
 
 
-def view_id(payload: bytes) -> str:
-    """The `view_id` (field 1) of a `TableMakeViewReq`."""
-    return next((_text(v) for n, v in _fields(payload) if n == 1 and isinstance(v, bytes)), "")
+def view_request(payload: bytes) -> tuple[str, bool]:
+    """A `TableMakeViewReq`'s `view_id` (field 1), and whether its `config` (field 2) is grouped."""
+    name, grouped = "", False
+    for number, value in _fields(payload):
+        if number == 1 and isinstance(value, bytes):
+            name = _text(value)
+        elif number == 2 and isinstance(value, bytes):
+            grouped = any(field not in FLAT_VIEW_FIELDS for field, _ in _fields(value))
+    return name, grouped
+
+
+def engine_threads(max_grouped_views: int) -> int:
+    """Size Perspective's thread pool so that `max_grouped_views` grouped views cannot hang it
+    (see the module's docstring); returns the pool's size. Idle threads cost no CPU."""
+    threads = max(perspective.num_cpus(), max_grouped_views + 1)
+    perspective.set_num_cpus(threads)
+    return threads
 
 
 def _text(data: bytes) -> str:

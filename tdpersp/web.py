@@ -82,7 +82,8 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
 
     def open(self) -> None:
         # As PerspectiveTornadoHandler.open, with the answers going through the bounded writer.
-        self.session = self.server.new_session(lambda msg: self.loop.add_callback(self._write, msg))
+        self.session = self.server.new_session(lambda msg: self.loop.add_callback(self._write, msg),
+                                               self.request.remote_ip or "")
         self.open_sockets.add(self)
 
     def on_close(self) -> None:
@@ -135,7 +136,7 @@ def make_app(
     access: Access | None = None, **settings: Any,
 ) -> tornado.web.Application:
     access = access or Access()
-    guarded = ReadOnlyServer(server, access.max_views)
+    guarded = ReadOnlyServer(server, access.max_views, access.max_grouped_views, access.view_rate())
     servers = [guarded]  # every guarded server, for the metrics; the history adds its own
     return tornado.web.Application(
         [

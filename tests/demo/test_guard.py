@@ -253,3 +253,31 @@ def wait_for_server_with_token(port: int, token: str) -> None:
             pass  # not listening yet
         time.sleep(0.1)
     raise AssertionError("server did not answer")
+
+
+def test_new_views_are_rate_limited_per_address(db_name: str) -> None:
+    """Guards PERSPECTIVE_VIEW_RATE: a client that opens and deletes views in a loop (escaping the
+    per-connection cap) gets the burst of 64, then is refused with a message naming the setting,
+    and is served again once its bucket refills. The table may be empty: no TDengine is needed."""
+    port = free_port()
+    env = taos_env("127.0.0.1", free_port(), database=db_name) | {
+        "PERSPECTIVE_PORT": str(port), "PERSPECTIVE_VIEW_RATE": "2"}
+
+    async def loop() -> tuple[int, float, str, bool]:
+        async with remote_client(f"ws://127.0.0.1:{port}/websocket") as client:
+            table = await client.open_table("stock_values")
+            start, opened = time.monotonic(), 0
+            with pytest.raises(perspective.PerspectiveError) as caught:
+                for _ in range(200):
+                    await (await table.view(group_by=["ticker"])).delete()
+                    opened += 1
+            elapsed = time.monotonic() - start
+            await asyncio.sleep(1)  # two more tokens
+            return opened, elapsed, str(caught.value), await table.view() is not None
+
+    with Program("perspective_server.py", env):
+        wait_for_server(port)
+        opened, elapsed, message, served_again = asyncio.run(loop())
+    assert 64 <= opened <= 64 + 2 * elapsed + 1
+    assert "PERSPECTIVE_VIEW_RATE" in message
+    assert served_again

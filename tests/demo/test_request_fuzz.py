@@ -12,7 +12,15 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tdpersp.readonly import READ_REQUESTS, MalformedRequest, ReadOnlyServer, _encode_varint, _field, _key
+from tdpersp.readonly import (
+    READ_REQUESTS,
+    MalformedRequest,
+    ReadOnlyServer,
+    _encode_varint,
+    _field,
+    _key,
+    parse_request,
+)
 
 
 class Recorder:
@@ -64,6 +72,40 @@ def test_only_read_requests_pass_and_views_stay_capped(sequence: list[tuple[int,
     for _kind, frame in sequence:
         with contextlib.suppress(MalformedRequest):
             session.handle_request(frame)
-    kinds = [k for k, f in sequence if f in inner.passed]
+    kinds = [parse_request(frame)[2] for frame in inner.passed]
     assert all(k in READ_REQUESTS for k in kinds)
     assert sum(1 for k in kinds if k == 6) <= 2
+
+
+
+def view_config(numbers: list[int]) -> bytes:
+    return b"".join(_field(number, b"x") for number in numbers)
+
+
+FLAT_FIELDS = st.lists(st.sampled_from([3, 4, 5, 8]), max_size=3)  # columns, filter, sort, filter_op
+# (connection, grouped?, config): a grouped config has group_by, split_by, expressions or windows.
+view_requests = st.one_of(
+    st.builds(lambda which, flat, extra: (which, True, view_config([*flat, extra])),
+              st.integers(0, 1), FLAT_FIELDS, st.sampled_from([1, 2, 6, 11])),
+    st.builds(lambda which, flat: (which, False, view_config(flat)), st.integers(0, 1), FLAT_FIELDS))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(view_requests, max_size=14))
+def test_grouped_views_are_capped_across_connections(plan: list[tuple[int, bool, bytes]]) -> None:
+    """Guards both view caps under any mix of grouped and flat views on two connections: each
+    request passes exactly when a model of the rules says so (at most 4 views per connection, at
+    most 2 grouped views in all), so the guard classifies each config from its bytes correctly."""
+    inner = Recorder()
+    server = ReadOnlyServer(inner, max_views=4, max_grouped_views=2)
+    sessions = [server.new_session(lambda _answer: None) for _ in range(2)]
+    views, grouped_views = [0, 0], 0
+    for number, (which, grouped, config) in enumerate(plan):
+        expected = views[which] < 4 and not (grouped and grouped_views >= 2)
+        view = _field(1, f"v{number}".encode()) + _field(2, config)
+        before = len(inner.passed)
+        sessions[which].handle_request(_key(1, 0) + _encode_varint(number) + _field(6, view))
+        assert (len(inner.passed) > before) == expected, (number, grouped)
+        views[which] += expected
+        grouped_views += expected and grouped
+    assert server.grouped_views == grouped_views
