@@ -4,20 +4,27 @@ Starts the stand-in TDengine, producer.py at --rate rows/s and perspective_serve
 N in --dashboards and each mode keeps N simulated dashboards connected (Perspective Python
 clients over real websockets, in this process, not the server's) while it measures:
 
+  rows/s       rows the server delivered into its table (its /metrics), to check the producer
+               kept its rate
   server CPU   perspective_server.py's own process (not its reader child), % of one core
-  lag p50/p99  wall time from a row's timestamp (producer.py stamps it when it writes) until
-               a separate probe viewer sees it as the newest row
+  machine      % of all cores busy (every process: stand-in, producer, reader, dashboards, ...);
+               near 100 %, the lag measures the machine's contention more than the server
+  lag p50/p99  wall time from a row's timestamp (producer.py stamps it when it writes, a batch
+               every 50 ms) until a separate probe viewer (polling every 50 ms) sees it as
+               the newest row
   connect      how long one more dashboard takes to connect and get its first answers
   RSS          perspective_server.py's resident memory at the end of the window
 
 Modes, as prsp-viewer.html behaves:
   server   the page opened from disk: four views (the page's panels) on the server, each
-           re-read (first 50 rows, as a grid would) after every update
+           re-read (first 50 rows, as a grid would) after every update; three are grouped, so
+           PERSPECTIVE_MAX_GROUPED_VIEWS is raised to fit N + 1 dashboards
   replica  the served page: one flat view, copied once (to_arrow), then its row deltas
            (on_update mode "row"), which the browser applies to its own table
 
-Then a flooding case: N replicas plus one client that opens views past PERSPECTIVE_MAX_VIEWS
-and sends malformed frames in a loop, to show what it costs the other viewers.
+Then a flooding case: N replicas plus one client (in a process of its own) that opens grouped
+views until a cap refuses them, sends a malformed frame, and starts again, in a loop, to show
+what it costs the other viewers.
 
     venv/bin/python bench/viewers.py [--dashboards 5 10 20] [--rate 1000] [--seconds 10]
 """
@@ -27,12 +34,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import multiprocessing
 import os
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +65,9 @@ PANEL_VIEWS: list[dict[str, Any]] = [
     {"group_by": ["client"], "columns": ["volume"], "aggregates": {"volume": "sum"},
      "sort": [["volume", "desc"]]},
 ]
-GRID_ROWS = 50  # what a grid reads after an update (its first screen)
+GROUPED_PANELS = sum(1 for view in PANEL_VIEWS if "group_by" in view or "split_by" in view)
+GRID_ROWS = 50
+FLOOD_ADDRESS = "127.2.0.1"  # what a grid reads after an update (its first screen)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -63,7 +75,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class Row:
     dashboards: int
     mode: str
+    rate: float  # rows/s the server delivered while measuring
     cpu: float
+    machine: float  # % of all cores busy, every process included
     lag_p50: float
     lag_p99: float
     connect: float
@@ -113,18 +127,56 @@ def _coalesced(read: Callable[[], Awaitable[Any]]) -> Callable[..., None]:
 
 # --- the measuring side -------------------------------------------------------------------------
 
+# The dashboards and the flooding client run in processes of their own, as their browsers would
+# be on other machines: in this one, their callbacks would delay the probe viewer and inflate the
+# lag it measures.
+
+@contextlib.contextmanager
+def child(target: Callable[..., None], *args: Any) -> Iterator[BaseProcess]:
+    process = multiprocessing.get_context("spawn").Process(target=target, args=args, daemon=True)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.join()
+
+
 @contextlib.asynccontextmanager
 async def dashboards(url: str, mode: str, count: int) -> AsyncIterator[None]:
-    async with contextlib.AsyncExitStack() as stack:
-        for _ in range(count):
-            client = await stack.enter_async_context(remote_client(url))
-            await MODES[mode](client)
+    """`count` dashboards connected (and their first answers in) for the duration."""
+    ready = multiprocessing.get_context("spawn").Event()
+    with child(hold_dashboards, url, mode, count, ready) as process:
+        deadline = time.monotonic() + 120
+        while not ready.is_set():
+            if not process.is_alive():
+                raise RuntimeError("the dashboards' process ended (its traceback is above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the dashboards did not connect within 120 s")
+            await asyncio.sleep(0.1)
         yield
 
 
-async def connect_time(url: str, mode: str) -> float:
+def hold_dashboards(url: str, mode: str, count: int, ready: Any) -> None:
+    async def hold() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            for number in range(count):
+                client = await stack.enter_async_context(remote_client(url, dashboard_address(number)))
+                await MODES[mode](client)
+            ready.set()
+            await asyncio.Event().wait()  # until terminated
+    asyncio.run(hold())
+
+
+def dashboard_address(number: int) -> str:
+    """Each dashboard connects from its own loopback address, as from its own machine (the server
+    limits new views per address); the probe viewer uses 127.0.0.1, the flooding client 127.2.0.1."""
+    return f"127.1.{number // 250}.{number % 250 + 1}"
+
+
+async def connect_time(url: str, mode: str, count: int) -> float:
     start = time.perf_counter()
-    async with remote_client(url) as client:
+    async with remote_client(url, dashboard_address(count)) as client:
         await MODES[mode](client)
         return time.perf_counter() - start
 
@@ -151,6 +203,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of every core so far, from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -158,33 +217,53 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def measure(url: str, pid: int, count: int, mode: str, seconds: float,
-                  noise: Callable[[], Awaitable[None]] | None = None) -> Row:
+async def measure(url: str, pid: int, count: int, mode: str, seconds: float, flooded: bool) -> Row:
     async with dashboards(url, mode, count):
-        flood = asyncio.create_task(noise()) if noise else None
-        await asyncio.sleep(1)  # let the first copies and reads settle
-        cpu_before, start = cpu_seconds(pid), time.monotonic()
-        seen = await lags(url, seconds)
-        cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - start) * 100
-        connect = await connect_time(url, mode)
-        memory = rss_mb(pid)
-        if flood:
-            flood.cancel()
+        flooding = child(run_flood, url) if flooded else contextlib.nullcontext()
+        with flooding:
+            row = await measure_window(url, pid, count, mode, seconds)
+    return dataclasses.replace(row, mode=mode + (" + flood" if flooded else ""))
+
+
+async def measure_window(url: str, pid: int, count: int, mode: str, seconds: float) -> Row:
+    await asyncio.sleep(1)  # let the first copies and reads settle
+    cpu_before, rows_before, start = cpu_seconds(pid), await delivered(url), time.monotonic()
+    machine_before = machine_ticks()
+    seen = await lags(url, seconds)
+    elapsed = time.monotonic() - start
+    cpu = (cpu_seconds(pid) - cpu_before) / elapsed * 100
+    busy, total = (after - before for after, before in zip(machine_ticks(), machine_before, strict=True))
+    machine = busy / total * 100
+    rate = (await delivered(url) - rows_before) / elapsed
+    connect = await connect_time(url, mode, count)
+    memory = rss_mb(pid)
     quantiles = statistics.quantiles(seen, n=100) if len(seen) > 1 else [float("nan")] * 99
-    name = mode + (" + flood" if noise else "")
-    return Row(count, name, cpu, quantiles[49], quantiles[98], connect, memory)
+    return Row(count, mode, rate, cpu, machine, quantiles[49], quantiles[98], connect, memory)
+
+
+async def delivered(url: str) -> float:
+    """Rows the server has put in its table so far (its /metrics)."""
+    metrics_url = url.replace("ws://", "http://").replace("/websocket", "/metrics")
+    text = (await tornado.httpclient.AsyncHTTPClient().fetch(metrics_url, request_timeout=10)).body.decode()
+    return next(float(line.split()[1]) for line in text.splitlines()
+                if line.startswith("tdpersp_reader_delivered_total "))
+
+
+def run_flood(url: str) -> None:
+    asyncio.run(flood(url))
 
 
 async def flood(url: str) -> None:
     """A bad client: views until the cap refuses them, then junk frames; reconnects when cut off."""
     while True:
         with contextlib.suppress(Exception):
-            async with remote_client(url) as client:
+            async with remote_client(url, FLOOD_ADDRESS) as client:
                 table = await client.open_table(TABLE)
                 for _ in range(200):
                     await table.view(group_by=["ticker"])
         with contextlib.suppress(Exception):
-            conn = await tornado.websocket.websocket_connect(url)
+            conn = await tornado.websocket.websocket_connect(
+                tornado.httpclient.HTTPRequest(url, network_interface=FLOOD_ADDRESS))
             await conn.write_message(b"\xff" * 64, binary=True)
             await conn.read_message()
             conn.close()
@@ -193,30 +272,33 @@ async def flood(url: str) -> None:
 
 # --- running it ---------------------------------------------------------------------------------
 
-HEADER = f"{'N':>3}  {'mode':<16} {'server CPU':>10} {'lag p50':>8} {'lag p99':>8} {'connect':>8} {'RSS':>7}"
+HEADER = (f"{'N':>3}  {'mode':<16} {'rows/s':>7} {'server CPU':>10} {'machine':>7}"
+          f" {'lag p50':>8} {'lag p99':>8} {'connect':>8} {'RSS':>7}")
 
 
 def print_row(r: Row | str) -> None:
     if isinstance(r, str):
         print(r, flush=True)
         return
-    print(f"{r.dashboards:>3}  {r.mode:<16} {r.cpu:>9.0f}% {r.lag_p50:>7.2f}s {r.lag_p99:>7.2f}s"
-          f" {r.connect:>7.2f}s {r.rss_mb:>5.0f}MB", flush=True)
+    print(f"{r.dashboards:>3}  {r.mode:<16} {r.rate:>7.0f} {r.cpu:>9.0f}% {r.machine:>6.0f}%"
+          f" {r.lag_p50:>7.2f}s {r.lag_p99:>7.2f}s {r.connect:>7.2f}s {r.rss_mb:>5.0f}MB", flush=True)
 
 
 def one_row(env: dict[str, str], count: int, mode: str, seconds: float, flooded: bool) -> Row | str:
     """A fresh perspective_server.py per row, so that rows do not inherit each other's state."""
     port = free_port()
     url = f"ws://127.0.0.1:{port}/websocket"
-    with Program("perspective_server.py", env=env | {"PERSPECTIVE_PORT": str(port)}) as server:
+    env = env | {"PERSPECTIVE_PORT": str(port)}
+    if mode == "server":
+        env["PERSPECTIVE_MAX_GROUPED_VIEWS"] = str(max(32, GROUPED_PANELS * (count + 1)))
+    with Program("perspective_server.py", env=env) as server:
         wait_for_server(port)
-        noise = (lambda: flood(url)) if flooded else None
         try:
             return asyncio.run(asyncio.wait_for(
-                measure(url, server.proc.pid, count, mode, seconds, noise), seconds + 60))
-        except (TimeoutError, tornado.httpclient.HTTPClientError, OSError) as err:
+                measure(url, server.proc.pid, count, mode, seconds, flooded), seconds + 60))
+        except (TimeoutError, RuntimeError, tornado.httpclient.HTTPClientError, OSError) as err:
             name = mode + (" + flood" if flooded else "")
-            return f"{count:>3}  {name:<16} server stopped answering ({type(err).__name__})"
+            return f"{count:>3}  {name:<16} failed: {type(err).__name__}: {err}"
 
 
 def main() -> None:
@@ -230,7 +312,10 @@ def main() -> None:
     plan.append((max(arguments.dashboards), "replica", True))
     with StandInProcess() as standin:
         env = taos_env(standin.host, standin.port, database="bench_viewers")
-        with Program("producer.py", env=env | {"PRODUCER_RATE": str(arguments.rate)}):
+        # Batches every 50 ms: with the producer's default 250 ms, the same as the server's refresh,
+        # each run would keep one phase between writes and reads, and its lag with it (0-250 ms).
+        producer_env = env | {"PRODUCER_RATE": str(arguments.rate), "PRODUCER_INTERVAL": "0.05"}
+        with Program("producer.py", env=producer_env):
             print(f"producer {arguments.rate} rows/s; {arguments.seconds:g} s per row; "
                   f"load average {os.getloadavg()[0]:.1f}\n{HEADER}", flush=True)
             for count, mode, flooded in plan:
