@@ -107,7 +107,7 @@ def reader_options(values: argparse.Namespace) -> ReaderOptions:
 
 
 async def serve(values: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM (exit 0) or until the reader process dies (exit 1)."""
+    """Run until SIGINT/SIGTERM (exit 0) or until the feed cannot go on (exit 1, saying why)."""
     cfg = TaosConfig.from_settings(values)
     threads = engine_threads(values.perspective_max_grouped_views)
     log.info("Perspective computes views on %d threads (PERSPECTIVE_MAX_GROUPED_VIEWS + 1 at least)", threads)
@@ -120,7 +120,11 @@ async def serve(values: argparse.Namespace) -> int:
         if not exit_code.done():
             exit_code.set_result(code)
 
-    feed = TableFeed(table, pipe, on_reader_exit=lambda: finish(1))
+    def fail(reason: str) -> None:
+        log.error("%s; stopping", reason)
+        finish(1)
+
+    feed = TableFeed(table, pipe, on_failure=fail)
     feed.start()
     open_sockets: set[ViewerSocket] = set()
     app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values))
@@ -134,8 +138,6 @@ async def serve(values: argparse.Namespace) -> int:
     code = await exit_code
     http_server.stop()  # accept no new connections while shutting down
     close_sockets(open_sockets)
-    if code:
-        log.error("the reader process ended unexpectedly (exit code %s)", reader.exitcode)
     for child in (reader, history):
         child.terminate()
         child.join(timeout=5)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+import perspective
 from tornado.ioloop import IOLoop
 
 from tdpersp.reader import ReaderStats
@@ -33,11 +34,11 @@ class FeedStatus:
 class TableFeed:
     """Receives the reader process's updates on the IOLoop: rows -> one `table.update()` each, then an ack."""
 
-    def __init__(self, table: Any, pipe: Connection, on_reader_exit: Callable[[], None]) -> None:
+    def __init__(self, table: Any, pipe: Connection, on_failure: Callable[[str], None]) -> None:
         self.table = table
         self.status = FeedStatus()
         self._pipe = pipe
-        self._on_reader_exit = on_reader_exit
+        self._on_failure = on_failure  # the feed cannot go on: the server stops, saying why
 
     def start(self) -> None:
         IOLoop.current().add_handler(self._pipe.fileno(), self._readable, IOLoop.READ)
@@ -47,8 +48,15 @@ class TableFeed:
             while self._pipe.poll():
                 self.apply(self._pipe.recv())
         except EOFError:
-            IOLoop.current().remove_handler(fd)
-            self._on_reader_exit()
+            self._fail("the reader process ended unexpectedly")
+        except perspective.PerspectiveError as err:
+            # Unacknowledged, these rows stay uncommitted for the next start (subscribe); going on
+            # would leave the reader waiting for the acknowledgement forever.
+            self._fail(f"Perspective refused a batch of rows: {str(err).splitlines()[0]}")
+
+    def _fail(self, reason: str) -> None:
+        IOLoop.current().remove_handler(self._pipe.fileno())
+        self._on_failure(reason)
 
     def apply(self, update: Update) -> None:
         self.status.reader = update.stats
