@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import tornado.web
 
-from tdpersp.view_rate import ViewRate
+from tdpersp.address_rate import VIEW_BURST, AddressRate
 
 log = logging.getLogger("perspective_server")
 
@@ -47,9 +47,9 @@ class Access:
     def token_ok(self, given: str | None) -> bool:
         return not self.token or hmac.compare_digest((given or "").encode(), self.token.encode())
 
-    def view_rate(self) -> ViewRate:
+    def view_rate(self) -> AddressRate:
         """A fresh budget of new views per client address (one per websocket route)."""
-        return ViewRate(self.views_per_second)
+        return AddressRate(self.views_per_second, VIEW_BURST)
 
 
 class Checked(tornado.web.RequestHandler):

@@ -26,9 +26,10 @@ from typing import Any
 
 import perspective
 
-from tdpersp.view_rate import ViewRate
+from tdpersp.address_rate import AddressRate, QuietLog
 
 log = logging.getLogger("perspective_server")
+REFUSALS = QuietLog(log)  # a client refused in a loop must not fill the log
 
 # The calls a viewer makes, by field number in perspective.proto's `Request.client_req`: features,
 # hosted tables, ports, views and everything read from them, and (un)registering its callbacks
@@ -54,7 +55,7 @@ class ReadOnlyServer:
     """Stands in for a `perspective.Server` (or virtual server) in `PerspectiveTornadoHandler`."""
 
     def __init__(self, server: Any, max_views: int = 64, max_grouped_views: int | None = None,
-                 view_rate: ViewRate | None = None) -> None:
+                 view_rate: AddressRate | None = None) -> None:
         self._server = server
         self.max_views = max_views
         self.max_grouped_views = max_grouped_views  # over all connections; None: no cap
@@ -84,7 +85,6 @@ class ReadOnlySession:
         self._send = send
         self._address = address  # the client's, for the rate of new views
         self.views: dict[str, bool] = {}  # view id -> grouped
-        self.refused = 0
 
     def handle_request(self, message: bytes) -> None:
         """Pass the request on, or answer it with an error; raises MalformedRequest."""
@@ -92,9 +92,7 @@ class ReadOnlySession:
         refusal = self._refusal(kind, payload)
         if refusal:
             self._owner.refused += 1
-            if not self.refused:  # one line per connection: a flood must not flood the log
-                log.warning("%s (further refusals on this connection are only counted)", refusal)
-            self.refused += 1
+            REFUSALS.warning(self._address, "%s", refusal)
             self._send(error_response(msg_id, entity_id, refusal))
             return
         if kind == VIEW_DELETE:

@@ -16,10 +16,12 @@ from perspective.handlers.tornado import PerspectiveTornadoHandler
 
 from tdpersp import health
 from tdpersp.access import Access, Checked, log_request
+from tdpersp.address_rate import QuietLog
 from tdpersp.feed import TableFeed
 from tdpersp.readonly import MalformedRequest, ReadOnlyServer
 
 log = logging.getLogger("perspective_server")
+CLIENT_WARNINGS = QuietLog(log)  # a client misbehaving in a loop must not fill the log
 POLICY_VIOLATION = 1008
 
 PAGE = Path(__file__).resolve().parent.parent / "prsp-viewer.html"
@@ -101,7 +103,8 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
 
     def _violation(self, what: str) -> None:
         health.STATS.malformed_frames += 1
-        log.warning("closing a viewer connection from %s: %s", self.request.remote_ip, what)
+        CLIENT_WARNINGS.warning(self.request.remote_ip or "", "closing a viewer connection from %s: %s",
+                                self.request.remote_ip, what)
         self.close(POLICY_VIOLATION, "not a Perspective request")
 
     def _write(self, message: bytes) -> None:
@@ -109,8 +112,9 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
             return
         if self.queued + len(message) > self.access.max_queued_bytes:
             health.STATS.slow_viewers += 1
-            log.warning("disconnecting a viewer from %s that reads too slowly (%d bytes unsent)",
-                        self.request.remote_ip, self.queued)
+            CLIENT_WARNINGS.warning(self.request.remote_ip or "",
+                                    "disconnecting a viewer from %s that reads too slowly (%d bytes unsent)",
+                                    self.request.remote_ip, self.queued)
             self.close(POLICY_VIOLATION, "reading too slowly")
             self.ws_connection.stream.close()  # its buffers will not drain: do not wait for them
             return

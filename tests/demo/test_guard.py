@@ -104,26 +104,51 @@ async def connect_and_close(url: str) -> None:
     (await connect(url)).close()
 
 
-async def send_raw(port: int, frame: bytes | str) -> int | None:
+async def send_raw(port: int, frame: bytes | str, source_ip: str | None = None) -> int | None:
     """Send one frame on a fresh websocket; the close code the server answers with."""
-    conn = await tornado.websocket.websocket_connect(f"ws://127.0.0.1:{port}/websocket")
+    conn = await tornado.websocket.websocket_connect(
+        tornado.httpclient.HTTPRequest(f"ws://127.0.0.1:{port}/websocket", network_interface=source_ip))
     await conn.write_message(frame, binary=isinstance(frame, bytes))
     while await asyncio.wait_for(conn.read_message(), 10) is not None:
         pass
     return conn.close_code
 
 
-@pytest.mark.parametrize("frame", [b"\xff\xff\xff", b"\x08\x01\x12\x80", "a text frame", b"\x0a" * 1_500_000],
-                         ids=["bad varint", "truncated", "text", "oversized"])
-def test_a_malformed_frame_closes_that_connection(server: tuple[Program, int], frame: bytes | str) -> None:
+MALFORMED = {"bad varint": b"\xff\xff\xff", "truncated": b"\x08\x01\x12\x80", "text": "a text frame",
+             "oversized": b"\x0a" * 1_500_000}
+
+
+@pytest.mark.parametrize("number, name", list(enumerate(MALFORMED)))
+def test_a_malformed_frame_closes_that_connection(server: tuple[Program, int], number: int,
+                                                  name: str) -> None:
     """Guards against tracebacks and crashes from garbage: the connection is closed with 1008 and one
-    warning line, no traceback is logged, and the table is still served to others."""
+    warning line, no traceback is logged, and the table is still served to others. Each frame comes
+    from its own address (the log keeps one line per address every 10 s)."""
     program, port = server
+    address = f"127.0.4.{number + 1}"
     before = len(program.lines)
-    assert asyncio.run(send_raw(port, frame)) == 1008
-    program.wait_for("closing a viewer connection")
+    assert asyncio.run(send_raw(port, MALFORMED[name], address)) == 1008
+    program.wait_for(f"closing a viewer connection from {address}")
     assert not any("Traceback" in line for line in program.lines[before:])
     assert table_size(port) == 1000
+
+
+def test_a_client_sending_garbage_in_a_loop_does_not_fill_the_log(server: tuple[Program, int]) -> None:
+    """Guards the log against a flood: 30 malformed frames from one address in a row give one
+    warning line, and each is still counted in /metrics."""
+    program, port = server
+    address = "127.0.5.1"
+
+    async def flood() -> None:
+        for _ in range(30):
+            assert await send_raw(port, b"\xff\xff\xff", address) == 1008
+    asyncio.run(flood())
+    program.wait_for(f"closing a viewer connection from {address}")
+    time.sleep(0.5)  # any further line would be written by now
+    assert sum(f"from {address}" in line for line in program.lines) == 1
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        metrics = reply.read().decode()
+    assert float(metrics.split("\ntdpersp_malformed_frames_total ")[1].split()[0]) >= 30
 
 
 def test_a_viewer_that_stops_reading_is_disconnected(server: tuple[Program, int]) -> None:
