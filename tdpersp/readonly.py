@@ -83,7 +83,7 @@ class ReadOnlySession:
         self._owner = owner
         self._session = session
         self._send = send
-        self._address = address  # the client's, for the rate of new views
+        self._address = address  # the client's: the view rate and the log's throttle count by it
         self.views: dict[str, bool] = {}  # view id -> grouped
 
     def handle_request(self, message: bytes) -> None:

@@ -79,13 +79,18 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
         self.access: Access = self.settings["access"]
         self.queued = 0  # bytes written but not yet flushed to the socket
 
+    @property
+    def address(self) -> str:
+        """The client's IP address: what the view rate and the log's throttle count by."""
+        return self.request.remote_ip or ""
+
     def check_origin(self, origin: str) -> bool:
         return origin == "null" or tornado.websocket.WebSocketHandler.check_origin(self, origin)
 
     def open(self) -> None:
         # As PerspectiveTornadoHandler.open, with the answers going through the bounded writer.
         self.session = self.server.new_session(lambda msg: self.loop.add_callback(self._write, msg),
-                                               self.request.remote_ip or "")
+                                               self.address)
         self.open_sockets.add(self)
 
     def on_close(self) -> None:
@@ -103,8 +108,7 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
 
     def _violation(self, what: str) -> None:
         health.STATS.malformed_frames += 1
-        CLIENT_WARNINGS.warning(self.request.remote_ip or "", "closing a viewer connection from %s: %s",
-                                self.request.remote_ip, what)
+        CLIENT_WARNINGS.warning(self.address, "closing a viewer connection from %s: %s", self.address, what)
         self.close(POLICY_VIOLATION, "not a Perspective request")
 
     def _write(self, message: bytes) -> None:
@@ -112,9 +116,8 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
             return
         if self.queued + len(message) > self.access.max_queued_bytes:
             health.STATS.slow_viewers += 1
-            CLIENT_WARNINGS.warning(self.request.remote_ip or "",
-                                    "disconnecting a viewer from %s that reads too slowly (%d bytes unsent)",
-                                    self.request.remote_ip, self.queued)
+            CLIENT_WARNINGS.warning(self.address, "disconnecting a viewer from %s that reads too slowly "
+                                    "(%d bytes unsent)", self.address, self.queued)
             self.close(POLICY_VIOLATION, "reading too slowly")
             self.ws_connection.stream.close()  # its buffers will not drain: do not wait for them
             return
