@@ -39,8 +39,12 @@ for arg in "$@"; do
 done
 [ "$edit_profile" = yes ] && [ "$native" = no ] && die "--edit-profile only goes with --native-client"
 
-command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python3.10+)"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || die "Python 3.10 or newer is needed"
+# The minimum Python is stated once, in pyproject.toml (requires-python = ">=X.Y").
+MIN_PYTHON="$(sed -nE 's/^requires-python = ">=([0-9]+)\.([0-9]+)"$/\1.\2/p' pyproject.toml)"
+[ -n "$MIN_PYTHON" ] || die "pyproject.toml has no requires-python = \">=X.Y\" line"
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python$MIN_PYTHON+)"
+"$PYTHON" -c "import sys; sys.exit(sys.version_info[:2] < tuple(map(int, '$MIN_PYTHON'.split('.'))))" \
+    || die "Python $MIN_PYTHON or newer is needed ($PYTHON is $("$PYTHON" --version 2>&1))"
 
 if [ ! -x venv/bin/python ]; then
     echo "creating venv/ with $("$PYTHON" --version)"

@@ -13,22 +13,26 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Sequence
-from multiprocessing.process import BaseProcess
 
 import perspective
-import tornado.web
+import tornado.httpserver
+import tornado.netutil
 
-from tdpersp import config, history_process, history_web, reader_process, schema
-from tdpersp.access import Access
-from tdpersp.feed import TableFeed
-from tdpersp.history_process import HistoryServer
-from tdpersp.reader_process import ReaderOptions
-from tdpersp.readonly import engine_threads
-from tdpersp.subscriber import default_group, default_topic
-from tdpersp.tdconn import TaosConfig
-from tdpersp.web import ViewerSocket, close_sockets, make_app
+from tdpersp.core import config, schema
+from tdpersp.core.tdconn import TaosConfig
+from tdpersp.core.tdsql import TICKS_PER_MS
+from tdpersp.history import process as history_process
+from tdpersp.live import process as reader_process
+from tdpersp.live.feed import TableFeed
+from tdpersp.live.messages import ReaderOptions, SourceKind
+from tdpersp.live.subscribe import default_group, default_topic
+from tdpersp.serve.access import Access
+from tdpersp.serve.app import History, make_app
+from tdpersp.serve.engine import engine_threads
+from tdpersp.serve.sockets import ViewerSocket, close_sockets
 
 log = logging.getLogger("perspective_server")
 
@@ -44,7 +48,7 @@ SETTINGS = (
                    config.positive_float),
     config.Setting("PERSPECTIVE_HOST", "127.0.0.1", "address to listen on (0.0.0.0 exposes it)", config.host),
     config.Setting("PERSPECTIVE_PORT", "8080", "port to listen on", config.port),
-    # --- who may connect, and how much one connection may ask (tdpersp/access.py) ---
+    # --- who may connect, and how much one connection may ask (tdpersp/serve/) ---
     config.Setting("PERSPECTIVE_ALLOWED_HOSTS", "",
                    "host names the server answers to besides IP addresses and localhost, comma-separated",
                    config.names),
@@ -61,10 +65,10 @@ SETTINGS = (
     config.Setting("PERSPECTIVE_MAX_QUEUE_BYTES", str(32 * 1024 * 1024),
                    "unsent bytes after which a viewer that reads too slowly is disconnected",
                    config.positive_int),
-    # --- where rows come from (tdpersp/reader*.py, tdpersp/subscriber.py) ---
+    # --- where rows come from (tdpersp/live/) ---
     config.Setting("PERSPECTIVE_SOURCE", "poll",
                    "how new rows are read: poll (query every refresh) or subscribe (a TDengine topic)",
-                   config.choice("poll", "subscribe")),
+                   config.choice(SourceKind)),
     config.Setting("PERSPECTIVE_TOPIC", "",
                    "topic for subscribe, created if missing (empty: TAOS_DATABASE_TAOS_TABLENAME_live)",
                    config.optional(config.identifier)),
@@ -72,7 +76,7 @@ SETTINGS = (
                    "consumer group for subscribe; servers in different groups each get every row "
                    "(empty: perspective_ plus this host's name and PERSPECTIVE_PORT)",
                    config.optional(config.identifier)),
-    # --- all of history (tdpersp/history*.py) ---
+    # --- all of history (tdpersp/history/) ---
     config.Setting("PERSPECTIVE_HISTORY_NAME", "stock_history",
                    "name of the virtual table over every row of TAOS_TABLENAME", config.identifier),
     config.Setting("PERSPECTIVE_HISTORY_TABLES", "",
@@ -82,7 +86,7 @@ SETTINGS = (
 
 
 def make_table(server: perspective.Server, values: argparse.Namespace) -> perspective.Table:
-    """The seed's limited table: it keeps the newest PERSPECTIVE_TABLE_LIMIT rows."""
+    """The original demo's limited table: it keeps the newest PERSPECTIVE_TABLE_LIMIT rows."""
     return server.new_local_client().table(
         schema.PERSPECTIVE_SCHEMA, limit=values.perspective_table_limit, name=values.perspective_table_name)
 
@@ -98,7 +102,7 @@ def access(values: argparse.Namespace) -> Access:
 def reader_options(values: argparse.Namespace) -> ReaderOptions:
     return ReaderOptions(
         initial_rows=values.perspective_table_limit,
-        lookback=int(values.perspective_lookback * schema.TICKS_PER_MS),
+        lookback=int(values.perspective_lookback * TICKS_PER_MS[schema.PRECISION]),
         refresh=values.perspective_refresh_rate / 1000,
         source=values.perspective_source,
         topic=values.perspective_topic or default_topic(values.taos_database, values.taos_tablename),
@@ -106,14 +110,16 @@ def reader_options(values: argparse.Namespace) -> ReaderOptions:
     )
 
 
-async def serve(values: argparse.Namespace) -> int:
-    """Run until SIGINT/SIGTERM (exit 0) or until the feed cannot go on (exit 1, saying why)."""
+async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int:
+    """Serve on the bound `sockets` until SIGINT/SIGTERM (exit 0) or until the feed cannot go on
+    (exit 1, saying why)."""
     cfg = TaosConfig.from_settings(values)
     threads = engine_threads(values.perspective_max_grouped_views)
     log.info("Perspective computes views on %d threads (PERSPECTIVE_MAX_GROUPED_VIEWS + 1 at least)", threads)
     server = perspective.Server()
     table = make_table(server, values)
-    reader, pipe = reader_process.start(cfg, reader_options(values))
+    options = reader_options(values)
+    reader, pipe = reader_process.start(cfg, options)
     exit_code: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def finish(code: int) -> None:
@@ -126,51 +132,53 @@ async def serve(values: argparse.Namespace) -> int:
 
     feed = TableFeed(table, pipe, on_failure=fail)
     feed.start()
+    history_tables = history_sources(cfg, values)
+    history, history_server = history_process.start(cfg, history_tables)
     open_sockets: set[ViewerSocket] = set()
-    app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values))
-    history, history_server = start_history(app, cfg, values, open_sockets)
-    http_server = app.listen(values.perspective_port, address=values.perspective_host)
+    app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values),
+                   History(history_server, list(history_tables)))
+    http_server = tornado.httpserver.HTTPServer(app)
+    http_server.add_sockets(sockets)
     log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s by %s",
              values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe(),
-             describe_source(reader_options(values)))
+             describe_source(options))
+    log.info("history: %s at /websocket/history", ", ".join(history_tables))
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, finish, 0)
     code = await exit_code
     http_server.stop()  # accept no new connections while shutting down
     close_sockets(open_sockets)
+    feed.stop()  # the children are ended on purpose now: their pipes closing is no failure
+    history_server.stop()
     for child in (reader, history):
         child.terminate()
         child.join(timeout=5)
-    history_server.stop()
     log.info("stopped after delivering %d rows", feed.status.reader.delivered)
     return code
 
 
 def describe_source(options: ReaderOptions) -> str:
-    if options.source == "subscribe":
+    if options.source == SourceKind.SUBSCRIBE:
         return f"subscription (topic {options.topic}, consumer group {options.group})"
     return f"polling every {options.refresh * 1000:g} ms"
 
 
-def start_history(app: tornado.web.Application, cfg: TaosConfig, values: argparse.Namespace,
-                  open_sockets: set[ViewerSocket]) -> tuple[BaseProcess, HistoryServer]:
-    """All of history, in its own process, at /websocket/history (see tdpersp/history.py)."""
+def history_sources(cfg: TaosConfig, values: argparse.Namespace) -> dict[str, tuple[str, str]]:
+    """The virtual tables of all of history (tdpersp/history/): hosted name -> (database, table)."""
     tables = {values.perspective_history_name: (cfg.database, cfg.table)}
     tables.update({f"{db}.{table}": (db, table) for db, table in values.perspective_history_tables})
-    process, history_server = history_process.start(cfg, tables)
-    history_web.add_routes(app, history_server, list(tables), open_sockets)
-    log.info("history: %s at /websocket/history", ", ".join(tables))
-    return process, history_server
+    return tables
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     values = config.load(SETTINGS, __doc__ or "", argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        return asyncio.run(serve(values))
-    except OSError as err:  # e.g. the port is taken
+    try:  # before anything starts, so that a port taken stops nothing half-started
+        sockets = tornado.netutil.bind_sockets(values.perspective_port, address=values.perspective_host)
+    except OSError as err:  # e.g. the port is taken, or the address is not this machine's
         log.error("cannot listen on %s:%d: %s", values.perspective_host, values.perspective_port, err)
         return 1
+    return asyncio.run(serve(values, sockets))
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import taosws
 
-from tdpersp import config
-from tdpersp.tdconn import TaosConfig, connect, error_text
-from tdpersp.trades import MonotonicClock, make_batch
-from tdpersp.writer import ResilientWriter, SchemaError, TradeWriter, ensure_schema
+from tdpersp.core import config
+from tdpersp.core.tdconn import TaosConfig, connect, error_text
+from tdpersp.core.trades import MonotonicClock, make_batch
+from tdpersp.core.writer import ResilientWriter, SchemaError, TradeWriter, ensure_schema
 
 log = logging.getLogger("producer")
 

@@ -44,7 +44,7 @@ import perspective
 import taosws
 
 from bench import procstats, seed_baseline
-from tdpersp.tdconn import TaosConfig
+from tdpersp.core.tdconn import TaosConfig
 from tests.perspective_client import remote_client
 from tests.processes import Program, free_port, server_config, taos_env, wait_for_server
 from tests.standin.fixture import StandInProcess

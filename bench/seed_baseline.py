@@ -1,4 +1,5 @@
-"""The seed's reading algorithm, run as its own process for bench/pipeline.py's baseline row.
+"""The original demo's reading algorithm, run as its own process: bench/pipeline.py's baseline
+(its `seed` rows).
 
 As the original demo did it: every 250 ms, read "the last second" newest first with LIMIT 1000,
 build a list of dicts, `table.update()` it into a Perspective table. Differences, kept small on
@@ -14,8 +15,9 @@ from multiprocessing.connection import Connection
 
 import perspective
 
-from tdpersp import schema
-from tdpersp.tdconn import LazyConnection, TaosConfig
+from tdpersp.core import schema
+from tdpersp.core.tdconn import LazyConnection, TaosConfig
+from tdpersp.core.tdsql import TICKS_PER_MS, table_ref
 
 _SQL = ("SELECT CAST(`timestamp` AS BIGINT), ticker, client, `open`, high, low, `close`, volume, "
         "CAST(`date` AS BIGINT) FROM {table} WHERE `timestamp` >= NOW() - 1s "
@@ -28,19 +30,20 @@ def run(cfg: TaosConfig, pipe: Connection) -> None:
     spent polling: start-up, i.e. imports and the first connection, left out)."""
     table = perspective.Server().new_local_client().table(schema.PERSPECTIVE_SCHEMA)
     conn = LazyConnection(cfg)
-    sql = _SQL.format(table=f"{schema.quote(cfg.database)}.{schema.quote(cfg.table)}")
+    sql = _SQL.format(table=table_ref(cfg.database, cfg.table))
+    ticks_per_ms = TICKS_PER_MS[schema.PRECISION]
     seen: Counter[int] = Counter()
     started = time.process_time()
     while not pipe.poll(0.25):
         try:
             rows = conn.query(sql)
-        except Exception:  # e.g. the table does not exist yet: try again next period, as the seed did
+        except Exception:  # e.g. the table does not exist yet: try again next period, as the original did
             continue
         seen.update(row[0] for row in rows)
         data = [dict(zip(FIELDS, row, strict=True)) for row in rows]
         for item in data:
-            item["timestamp"] //= schema.TICKS_PER_MS
-            item["date"] //= schema.TICKS_PER_MS
+            item["timestamp"] //= ticks_per_ms
+            item["date"] //= ticks_per_ms
         if data:
             table.update(data)
     pipe.send((seen, time.process_time() - started))

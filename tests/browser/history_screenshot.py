@@ -12,9 +12,9 @@ import random
 import time
 from pathlib import Path
 
-from tdpersp import trades
-from tdpersp.tdconn import TaosConfig, connect
-from tdpersp.writer import TradeWriter, ensure_schema
+from tdpersp.core import trades
+from tdpersp.core.tdconn import TaosConfig, connect
+from tdpersp.core.writer import TradeWriter, ensure_schema
 from tests.browser import harness as h
 from tests.processes import REPO_ROOT
 

@@ -3,7 +3,7 @@
 Guards: the tab connects to /websocket/history, its three panels render all-time data from
 TDengine (OHLC per ticker by minute, volume by client as a chart when served and as a table from
 disk, every trade in a grid), layouts are saved, and nothing logs an error. It cannot check the
-numbers (tests/test_history_correctness.py does) or speed (bench/history.py does).
+numbers (tests/history/test_correctness.py does) or speed (bench/history.py does).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def shows_plugin(page: Any, name: str, plugin: str) -> bool:
 
 def test_history_tab_renders_all_time_panels(stack: h.Stack, watched: h.Watched) -> None:
     """Served: OHLC grid with ticker rows, the client chart drawn, every trade in the grid. (The chart
-    draws on canvas, so its axis labels are checked in tests/test_history_correctness.py.)"""
+    draws on canvas, so its axis labels are checked in tests/history/test_correctness.py.)"""
     page = watched.page
     page.goto(stack.url)
     h.wait_live(page)

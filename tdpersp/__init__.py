@@ -1,0 +1,12 @@
+"""TDengine -> Perspective: the demo's library, one subpackage per stage of a row's trip.
+
+    core      settings, the TDengine connection, SQL names, the trades data model, the writer
+    live      TDengine -> the live Perspective table: sources (poll, subscribe) in a child process,
+              the messages both ends of its pipe share, the feed that applies them to the table
+    history   every row ever written, as a Perspective virtual server answered by TDengine SQL
+    serve     the Tornado application: page, guarded websockets, access, rates, health, metrics
+
+Imports go down this list only: `core` imports nothing of ours, `live` and `history` import
+`core` (never each other), `serve` may import all three. `perspective_server.py` and
+`producer.py` assemble the pieces. tests/test_layout.py keeps this true.
+"""

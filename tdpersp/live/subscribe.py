@@ -1,0 +1,251 @@
+"""Reading new rows by TDengine data subscription (TMQ): TDengine pushes them, whatever their timestamp.
+
+A topic over the trades supertable (created if missing) is consumed with `taosws.Consumer` in the
+reader's child process. Delivery follows arrival, not timestamps, so a row written hours late is
+delivered like any other, once.
+
+Start-up handoff, with no gap and no duplicate: subscribe and pin every vgroup's position at the
+end of its log first, then query the newest PERSPECTIVE_TABLE_LIMIT rows. A row written between
+the two is in both; the stream skips the keys (subtable, timestamp) the query loaded until it has
+caught up (a poll that finds nothing), after which no loaded row can come again.
+
+Offsets are committed only after the server acknowledged that `table.update()` applied the rows
+(tdpersp/live/feed.py). After a lost connection the consumer resumes from the committed
+offset; rows applied but not committed (the commit failed with the connection) are skipped by key.
+If the committed offset is gone (the topic was dropped, or TDengine trimmed its log), each
+subtable's rows newer than its newest delivered one are read again by query, and a log line says
+that rows written meanwhile with older timestamps cannot be recovered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from typing import Any
+
+import taosws
+
+from tdpersp.core.tdconn import LazyConnection, TaosConfig, is_missing_table
+from tdpersp.core.tdsql import quote
+from tdpersp.live.messages import FeedState, ReaderOptions, ReaderStats, Update
+from tdpersp.live.reader import NewRowReader
+from tdpersp.live.rows import TBNAME, TS, Key, Row, key, keys, select_sql
+from tdpersp.live.source import RETRY_SECONDS, failure, rows_update
+
+POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
+HEALTH_SECONDS = 1.0
+BATCH_ROWS = 50_000  # at most this many rows per table.update(), so that a backlog streams in steps
+
+TDENGINE_ERRORS = (taosws.Error,)
+
+
+def unwrapped(call: Any, *args: Any) -> Any:
+    """Call a taosws consumer method that unwrap()s its Rust errors (seek, commit_offset, committed,
+    position): a failure there is pyo3's PanicException, a BaseException that no `except Exception`
+    catches. It becomes a taosws.Error, so that a lost connection is handled like any other."""
+    try:
+        return call(*args)
+    except Exception:
+        raise
+    except BaseException as err:
+        if type(err).__name__ != "PanicException":
+            raise
+        raise taosws.Error(str(err)) from None
+
+
+def default_topic(database: str, table: str) -> str:
+    return f"{database}_{table}_live"[:192]
+
+
+def default_group(port: int) -> str:
+    """One group per server (host and port): two servers each get every row, and a restarted
+    server finds its own group again."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname().lower())
+    return f"perspective_{host}"[:50] + f"_{port}"
+
+
+def topic_sql(cfg: TaosConfig, topic: str) -> str:
+    """The topic's rows are the poll reader's: same columns, same order (tdpersp/live/rows.py)."""
+    return f"CREATE TOPIC IF NOT EXISTS {quote(topic)} AS {select_sql(cfg.database, cfg.table)}"
+
+
+class SubscriptionSource:
+    """The `subscribe` source; see the module's docstring for its guarantees."""
+
+    def __init__(self, cfg: TaosConfig, options: ReaderOptions) -> None:
+        self.cfg, self.options = cfg, options
+        self.stats = ReaderStats()
+        self.where = f"{cfg.database}.{cfg.table}"
+        self._conn = LazyConnection(cfg)
+        self._consumer: Any = None
+        self._pending: dict[int, int] = {}  # vgroup -> position after the rows read; committed once applied
+        self._skip: set[Key] = set()  # already in the table; the stream may bring them again
+        # Newest timestamp delivered per subtable: where a refill starts. Per subtable, because the
+        # stream brings each vgroup's rows in its own order: one global newest would skip the rows
+        # of a subtable whose vgroup was behind.
+        self._newest: dict[str, int] = {}
+        self._started = False  # the first load happened
+        self._from_start = False  # the table was missing at first: every row of it is new
+        self._last_rows: list[Row] = []
+        self._checked = 0.0  # time.monotonic() of the last successful health check
+        self._lost: taosws.Error | None = None  # a commit failed: the next read() reports that outage
+
+    def read(self) -> Update:
+        try:
+            if self._lost is not None:
+                lost, self._lost = self._lost, None
+                raise lost
+            return self._poll() if self._consumer is not None else self._connect()
+        except TDENGINE_ERRORS as err:
+            self._close()
+            if is_missing_table(err) and not self._started:
+                self._from_start = True
+            update = failure(err, self.where, self.stats)
+            waiting = update.state == FeedState.WAITING_FOR_TDENGINE
+            time.sleep(RETRY_SECONDS if waiting else self.options.refresh)
+            return update
+
+    def applied(self) -> None:
+        """Commit, per vgroup, the position after the rows the server applied (a message can only be
+        committed while it is the newest polled); if that fails, remember their keys."""
+        pending, self._pending = self._pending, {}
+        try:
+            for vgroup, position in pending.items():
+                unwrapped(self._consumer.commit_offset, self.options.topic, vgroup, position)
+                self.stats.commits += 1
+        except TDENGINE_ERRORS as err:
+            self._skip.update(keys(self._last_rows))
+            self._close()  # reconnect: resume from the last good commit, skipping these keys
+            self._lost = err  # an outage like any other: its log line, then one for the recovery
+
+    def committed(self) -> dict[int, int]:
+        """The group's committed offset per vgroup, as TDengine has it."""
+        return {vgroup.vg_id(): unwrapped(self._consumer.committed, self.options.topic, vgroup.vg_id())
+                for vgroup in self._vgroups()}
+
+    # --- connecting: topic, subscription, where to start ---------------------------------------
+
+    def _connect(self) -> Update:
+        self._conn.query(topic_sql(self.cfg, self.options.topic))
+        consumer = taosws.Consumer(conf=self._consumer_conf())
+        consumer.subscribe([self.options.topic])
+        self._consumer = consumer
+        notice = ""
+        if not self._started:
+            rows = self._first_load()
+        elif self._resumable():
+            rows, notice = [], "subscription resumed from its committed offsets"
+        else:
+            rows = self._refill()
+            notice = (f"topic {self.options.topic}: no committed offset for group {self.options.group} "
+                      "(topic dropped, or its log trimmed); re-read rows newer than the newest delivered "
+                      "by query: rows written meanwhile with older timestamps are not recovered")
+        self._started = True
+        self._skip.update(keys(rows))  # the stream may bring these again until it catches up
+        update = self._deliver(rows)
+        update.notice = notice
+        return update
+
+    def _consumer_conf(self) -> dict[str, str]:
+        return {
+            "td.connect.websocket.scheme": "ws",
+            "td.connect.ip": self.cfg.host,
+            "td.connect.port": str(self.cfg.port),
+            "td.connect.user": self.cfg.user,
+            "td.connect.pass": self.cfg.password,
+            "group.id": self.options.group,
+            "auto.offset.reset": "earliest" if self._from_start else "latest",
+            "enable.auto.commit": "false",  # we commit after the table applied the rows
+        }
+
+    def _vgroups(self) -> list[Any]:
+        return [item for topic in self._consumer.assignment() or [] for item in topic.assignments()]
+
+    def _first_load(self) -> list[Row]:
+        """Pin the stream at the end of the log, then load the newest rows. When the table was
+        missing at first, stream from the beginning of the log instead, and still load: rows
+        written before the topic existed may not be in it (the stand-in's topics start at their
+        creation); the rows in both are skipped by key."""
+        for vgroup in self._vgroups():
+            offset = vgroup.begin() if self._from_start else vgroup.end()
+            unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), offset)
+        return self._loader().poll()
+
+    def _resumable(self) -> bool:
+        """Every vgroup has a committed offset still in the log: resume exactly there."""
+        vgroups = self._vgroups()
+        for vgroup in vgroups:
+            committed = unwrapped(self._consumer.committed, self.options.topic, vgroup.vg_id())
+            if committed < 0 or committed < vgroup.begin():
+                return False
+            unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), committed)
+        return bool(vgroups)
+
+    def _refill(self) -> list[Row]:
+        for vgroup in self._vgroups():
+            unwrapped(self._consumer.seek, self.options.topic, vgroup.vg_id(), vgroup.end())
+        loader = self._loader()
+        if not self._newest:
+            return loader.poll()
+        floor = min(self._newest.values())
+        return [row for row in loader.rows_after(floor) if row[TS] > self._newest.get(row[TBNAME], floor)]
+
+    def _loader(self) -> NewRowReader:
+        self.stats.queries += 1
+        return NewRowReader(self._conn.query, self.cfg.database, self.cfg.table, self.options.initial_rows, 0)
+
+    # --- streaming ---------------------------------------------------------------------------
+
+    def _poll(self) -> Update:
+        message = self._consumer.poll(timeout=POLL_SECONDS)
+        self.stats.polls += 1
+        if message is None:
+            self._skip.clear()  # caught up: nothing loaded before can come again
+            if not self._topic_alive():
+                self._close()  # the next read() creates the topic again and refills
+                gone = f"topic {self.options.topic} no longer exists in TDengine (dropped?); creating it"
+                return Update(stats=self.stats, notice=gone)
+            return Update(stats=self.stats)
+        rows: list[Row] = []
+        while message is not None:  # one update, one ack and one commit for whatever is waiting
+            rows += [row for block in message for row in block.fetchall()]
+            self._pending[message.vgroup()] = -1
+            if len(rows) >= BATCH_ROWS:
+                break
+            message = self._consumer.poll(timeout=0)
+            self.stats.polls += 1
+        for vgroup in self._pending:
+            self._pending[vgroup] = unwrapped(self._consumer.position, self.options.topic, vgroup)
+        if self._skip:
+            rows = [row for row in rows if key(row) not in self._skip]
+        return self._deliver(rows)
+
+    def _topic_alive(self) -> bool:
+        """An empty poll looks the same whether TDengine is idle, gone (taosws's consumer reconnects by
+        itself) or our topic was dropped (taosAdapter answers the polls of a dropped topic with 'no
+        message'). So, at most every HEALTH_SECONDS while idle, list TDengine's topics: if that fails,
+        read() reports the outage (one log line) and reconnects, resuming from the committed offset;
+        if our topic is not listed, it was dropped under us."""
+        if time.monotonic() - self._checked < HEALTH_SECONDS:
+            return True
+        topics = {row[0] for row in self._conn.query("SHOW TOPICS")}
+        self._checked = time.monotonic()
+        return self.options.topic in topics
+
+    def _deliver(self, rows: list[Row]) -> Update:
+        self._last_rows = rows
+        for row in rows:
+            if row[TS] > self._newest.get(row[TBNAME], -1):
+                self._newest[row[TBNAME]] = row[TS]
+        self.stats.delivered += len(rows)
+        return rows_update(rows, self.stats)
+
+    def _close(self) -> None:
+        self._pending = {}
+        if self._consumer is not None:
+            with contextlib.suppress(*TDENGINE_ERRORS):
+                self._consumer.close()
+            self._consumer = None
+        self._conn.close()
+
