@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 import perspective
 
 from tdpersp.core import trades
+from tdpersp.core.model import describe_table
 from tdpersp.core.tdconn import LazyConnection, TaosConfig, connect
 from tdpersp.core.tdsql import TICKS_PER_MS
 from tdpersp.core.writer import TradeWriter, ensure_schema
 from tdpersp.history import process as history_process
-from tdpersp.history.handler import describe_table
 from tdpersp.history.sql import value_sql
 from tests.standin.fixture import StandInProcess
 

@@ -11,10 +11,11 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from tdpersp.core.model import Column
 from tdpersp.core.tdsql import Unsupported
 from tdpersp.history import rollup
 from tdpersp.history.rollup import GroupRow
-from tdpersp.history.sql import Column, aggregate_sql, grouped_sql
+from tdpersp.history.sql import aggregate_sql, grouped_sql
 from tdpersp.history.views import View, key_order, split_name
 
 # Group-by views keep their groups in memory: bound them, so that grouping by a timestamp or a

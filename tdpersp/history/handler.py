@@ -17,17 +17,15 @@ from typing import Any
 import perspective
 from perspective.virtual_servers import VirtualServerHandler
 
-from tdpersp.core.tdconn import LazyConnection, precision_of
-from tdpersp.core.tdsql import Unsupported, quote
+from tdpersp.core.model import TableInfo, describe_table
+from tdpersp.core.tdconn import LazyConnection
+from tdpersp.core.tdsql import Unsupported
 from tdpersp.history.groups import GroupView
 from tdpersp.history.sql import (
     DATETIME_AGGREGATES,
     FILTER_OPS,
     NUMBER_AGGREGATES,
     OTHER_AGGREGATES,
-    PSP_TYPES,
-    Column,
-    TableInfo,
     count_sql,
     value_sql,
 )
@@ -52,20 +50,6 @@ def features() -> dict[str, Any]:
         "filter_ops": {k: list(v) for k, v in FILTER_OPS.items()},
         "aggregates": aggregates,
     }
-
-
-def describe_table(connection: LazyConnection, db: str, table: str) -> TableInfo:
-    """Columns (tags included, `tbname` for supertables) and timestamp precision of `db`.`table`."""
-    rows = connection.query(f"DESCRIBE {quote(db)}.{quote(table)}")
-    columns = [Column(str(r[0]), str(r[1]), PSP_TYPES[str(r[1])], str(r[3]) == "TAG")
-               for r in rows if str(r[1]) in PSP_TYPES]
-    is_super = any(c.is_tag for c in columns)
-    if is_super:
-        columns.append(Column("tbname", "VARCHAR", "string", is_tag=True, pseudo=True))
-    precision = precision_of(connection.connection(), db)
-    if precision is None:
-        raise Unsupported(f"database {db!r} not found")
-    return TableInfo(db, table, tuple(columns), precision, is_super)
 
 
 class HistoryHandler(VirtualServerHandler):

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tdpersp.history.sql import Column, aggregate_sql, ref
+from tdpersp.core.model import Column, ref
+from tdpersp.history.sql import aggregate_sql
 
 FOLDABLE = ("sum", "count", "high", "low", "avg", "mean")
 

@@ -14,17 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tdpersp.core.model import Column, TableInfo, ref
 from tdpersp.core.tdsql import TICKS_PER_MS, Unsupported, quote
-
-# TDengine types (as DESCRIBE spells them) -> Perspective's. 64-bit and unsigned 32-bit integers
-# do not fit Perspective's 32-bit `integer`, so they become `float`, as the Postgres handler does.
-PSP_TYPES = {
-    "BOOL": "boolean", "TINYINT": "integer", "SMALLINT": "integer", "INT": "integer",
-    "TINYINT UNSIGNED": "integer", "SMALLINT UNSIGNED": "integer",
-    "INT UNSIGNED": "float", "BIGINT": "float", "BIGINT UNSIGNED": "float", "FLOAT": "float",
-    "DOUBLE": "float", "DECIMAL": "float", "TIMESTAMP": "datetime",
-    "VARCHAR": "string", "BINARY": "string", "NCHAR": "string",
-}
 
 # Perspective aggregate name -> TDengine function. `first by index`/`last by index` are TDengine's
 # FIRST/LAST: the row with the smallest/largest timestamp, which is the load order of the history.
@@ -52,51 +43,11 @@ _BUCKET = re.compile(r"""\s*bucket\s*\(\s*"((?:[^"\\]|\\.)+)"\s*,\s*'(\d*)([smh]
 
 
 @dataclass(frozen=True)
-class Column:
-    name: str
-    td_type: str
-    psp_type: str
-    is_tag: bool = False
-    pseudo: bool = False  # `tbname`: named bare, a backticked tbname would be an ordinary column
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """One hosted table: `db`.`name`, its columns (tags included) and its timestamp precision."""
-
-    db: str
-    name: str
-    columns: tuple[Column, ...]
-    precision: str
-    is_super: bool
-
-    @property
-    def source(self) -> str:
-        return f"{quote(self.db)}.{quote(self.name)}"
-
-    @property
-    def ts(self) -> str:
-        """The primary timestamp, TDengine's first column."""
-        return self.columns[0].name
-
-    def column(self, name: str) -> Column:
-        for column in self.columns:
-            if column.name == name:
-                return column
-        raise Unsupported(f"no column {name!r} in {self.db}.{self.name}")
-
-
-@dataclass(frozen=True)
 class Bucket:
     """A time bucket expression: `width` as TDengine writes a duration, e.g. `5m`."""
 
     column: str
     width: str
-
-
-def ref(column: Column) -> str:
-    """How SQL names a column."""
-    return column.name if column.pseudo else quote(column.name)
 
 
 def literal(value: Any, column: Column, precision: str) -> str:

@@ -11,11 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tdpersp.core.model import Column, TableInfo, ref
 from tdpersp.core.tdsql import TICKS_PER_MS, Unsupported
 from tdpersp.history.sql import (
     Bucket,
-    Column,
-    TableInfo,
     aggregate_sql,
     count_sql,
     default_aggregate,
@@ -23,7 +22,6 @@ from tdpersp.history.sql import (
     grouped_sql,
     order_sql,
     parse_bucket,
-    ref,
     where_sql,
 )
 

@@ -9,35 +9,41 @@ text also pickles across the pipe far cheaper than row tuples. (bench/pipeline.p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
-from tdpersp.core.schema import PRECISION
+from tdpersp.core.model import Column
 from tdpersp.core.tdsql import TICKS_PER_MS
-from tdpersp.live.rows import Row
+from tdpersp.live.rows import Row, RowLayout
 
-_TICKS_PER_MS = TICKS_PER_MS[PRECISION]
-
-
-def to_columns(rows: Sequence[Row]) -> dict[str, list[Any]]:
-    """Rows -> Perspective's columns; timestamps become epoch milliseconds (its datetime input;
-    Perspective 5.x does not take Python `datetime` objects)."""
-    ts, _tbname, ticker, client, open_, high, low, close, volume, date = zip(*rows, strict=True)
-    return {
-        "timestamp": [t // _TICKS_PER_MS for t in ts],
-        "ticker": list(ticker),
-        "client": list(client),
-        "open": list(open_),
-        "high": list(high),
-        "low": list(low),
-        "close": list(close),
-        "volume": list(volume),
-        "date": [d // _TICKS_PER_MS for d in date],
-    }
+Convert = Callable[[list[Any]], list[Any]]
 
 
-def encode(rows: Sequence[Row]) -> str:
-    """The text for `table.update(text, format="columns")`."""
-    return orjson.dumps(to_columns(rows)).decode()
+class Encoder:
+    """Rows of `layout` -> Perspective's columns. Timestamps become epoch milliseconds (its datetime
+    input; Perspective 5.x does not take Python `datetime` objects); a JSON tag becomes its text."""
+
+    def __init__(self, layout: RowLayout) -> None:
+        ticks = TICKS_PER_MS[layout.table.precision]
+        self._columns = [(c.name, _converter(c, ticks)) for c in layout.columns]
+
+    def to_columns(self, rows: Sequence[Row]) -> dict[str, list[Any]]:
+        return {name: convert(list(values)) if convert else list(values)
+                for (name, convert), values in zip(self._columns, zip(*rows, strict=True), strict=True)}
+
+    def encode(self, rows: Sequence[Row]) -> str:
+        """The text for `table.update(text, format="columns")`."""
+        return orjson.dumps(self.to_columns(rows)).decode()
+
+
+def _converter(column: Column, ticks: int) -> Convert | None:
+    if column.psp_type == "datetime":
+        return lambda values: [v if v is None else v // ticks for v in values]
+    if column.td_type.upper() == "JSON":
+        return lambda values: [v if v is None or isinstance(v, str) else orjson.dumps(v).decode()
+                               for v in values]
+    if column.td_type.upper().startswith("DECIMAL"):
+        return lambda values: [v if v is None else float(v) for v in values]
+    return None

@@ -1,4 +1,4 @@
-"""Reading each new row of the trades supertable exactly once, by polling.
+"""Reading each new row of a table exactly once, by polling.
 
 The original demo re-read "the last second" every 250 ms: every row arrived about four times, rows were
 lost above LIMIT 1000 per poll, and the window compared the database's clock with the
@@ -23,22 +23,20 @@ from dataclasses import dataclass, field
 import taosws
 
 from tdpersp.core.tdconn import is_missing_table
-from tdpersp.core.tdsql import table_ref
 from tdpersp.live.messages import ReaderStats
-from tdpersp.live.rows import TBNAME, TS, Key, Row, select_sql
+from tdpersp.live.rows import TS, Key, Row, RowLayout
 
 PAGE_SIZE = 10_000
 
 
 @dataclass
 class NewRowReader:
-    """Delivers every row of ``database.table`` once; starts with the newest ``initial_rows``."""
+    """Delivers every row of ``layout``'s table once; starts with the newest ``initial_rows``."""
 
     query: Callable[[str], Sequence[Row]]
-    database: str
-    table: str
+    layout: RowLayout
     initial_rows: int
-    lookback: int  # in timestamp ticks (µs for the demo's database)
+    lookback: int  # in timestamp ticks of the database precision
     page_size: int = PAGE_SIZE
     stats: ReaderStats = field(default_factory=ReaderStats)
     _watermark: int | None = None
@@ -46,6 +44,9 @@ class NewRowReader:
     _from_start: bool = False  # the table was missing or empty at first: deliver every row
     _seen: set[Key] = field(default_factory=set)  # keys delivered within the lookback
     _expiry: list[tuple[int, Key]] = field(default_factory=list)  # the same, a heap by time
+
+    def __post_init__(self) -> None:
+        self._ts, self._key, self._select = self.layout.ts, self.layout.key, self.layout.select_sql()
 
     def poll(self) -> list[Row]:
         """Rows not delivered before, oldest first. Raises taosws.Error when TDengine fails."""
@@ -66,7 +67,7 @@ class NewRowReader:
         `initial_rows`, the older ones being history that the table has no room for."""
         if self._from_start:
             return self.rows_after(None)
-        newest = self._run(f"ORDER BY `timestamp` DESC LIMIT {self.initial_rows}")
+        newest = self._run(f"ORDER BY {self._ts} DESC LIMIT {self.initial_rows}")
         if not newest:
             self._from_start = True
         elif len(newest) == self.initial_rows:  # not to be delivered later as "late" rows either
@@ -76,41 +77,41 @@ class NewRowReader:
     def rows_after(self, watermark: int | None) -> list[Row]:
         """Page through rows above the watermark; pages overlap on their edge timestamp."""
         found: list[Row] = []
-        condition = "" if watermark is None else f"`timestamp` > {watermark}"
+        condition = "" if watermark is None else f"{self._ts} > {watermark}"
         while True:
             where = f"WHERE {condition} " if condition else ""
-            page = self._run(f"{where}ORDER BY `timestamp` ASC LIMIT {self.page_size}")
+            page = self._run(f"{where}ORDER BY {self._ts} ASC LIMIT {self.page_size}")
             found += self._accept(page)
             if len(page) < self.page_size:
                 return found
             edge = page[-1][TS]
             if page[0][TS] == edge:  # a whole page on one timestamp: take that instant at once
-                found += self._accept(self._run(f"WHERE `timestamp` = {edge}"))
-                condition = f"`timestamp` > {edge}"
+                found += self._accept(self._run(f"WHERE {self._ts} = {edge}"))
+                condition = f"{self._ts} > {edge}"
             else:
-                condition = f"`timestamp` >= {edge}"
+                condition = f"{self._ts} >= {edge}"
 
     def _late_rows(self, watermark: int) -> list[Row]:
         """Rows that appeared behind the watermark, within the lookback window."""
         low = watermark - self.lookback
         if self._floor is not None:
             low = max(low, self._floor)
-        window = f"`timestamp` > {low} AND `timestamp` <= {watermark}"
+        window = f"{self._ts} > {low} AND {self._ts} <= {watermark}"
         # _forget_old keeps exactly the keys above watermark - lookback: no need to count them
         known = len(self._seen) if low == watermark - self.lookback else sum(
             1 for _, ts in self._seen if ts > low)
         if self._count(window) <= known:
             return []
-        late = self._accept(self._run(f"WHERE {window} ORDER BY `timestamp` ASC"))
+        late = self._accept(self._run(f"WHERE {window} ORDER BY {self._ts} ASC"))
         self.stats.late += len(late)
         return late
 
     def _accept(self, rows: Sequence[Row]) -> list[Row]:
         """Keep the rows whose key (subtable, timestamp) was not delivered yet, and remember them."""
         fresh = []
-        seen, expiry = self._seen, self._expiry
+        seen, expiry, key_of = self._seen, self._expiry, self._key
         for row in rows:
-            key = (row[TBNAME], row[TS])
+            key = key_of(row)
             if key not in seen:
                 seen.add(key)
                 heapq.heappush(expiry, (row[TS], key))  # O(1) for rows in time order, the usual case
@@ -130,11 +131,10 @@ class NewRowReader:
 
     def _run(self, clause: str) -> list[Row]:
         self.stats.queries += 1
-        return list(self.query(f"{select_sql(self.database, self.table)} {clause}"))
+        return list(self.query(f"{self._select} {clause}"))
 
     def _count(self, condition: str) -> int:
         self.stats.queries += 1
-        table = table_ref(self.database, self.table)
-        rows = list(self.query(f"SELECT COUNT(*) FROM {table} WHERE {condition}"))
+        rows = list(self.query(f"SELECT COUNT(*) FROM {self.layout.table.source} WHERE {condition}"))
         return int(rows[0][0]) if rows else 0
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import perspective
 
+from tdpersp.core.model import TableInfo
 from tdpersp.core.tdconn import LazyConnection, TaosConfig
 from tdpersp.core.tdsql import TICKS_PER_MS
 from tdpersp.history.handler import HistoryHandler
-from tdpersp.history.sql import TableInfo, value_sql
+from tdpersp.history.sql import value_sql
 
 Query = Callable[[str], list[tuple]]
 
