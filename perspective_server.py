@@ -15,15 +15,15 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import perspective
 import tornado.httpserver
 import tornado.netutil
 
-from tdpersp.core import config, schema
+from tdpersp.core import config
 from tdpersp.core.tdconn import TaosConfig
-from tdpersp.core.tdsql import TICKS_PER_MS
 from tdpersp.history import process as history_process
 from tdpersp.live import process as reader_process
 from tdpersp.live.feed import TableFeed
@@ -85,10 +85,15 @@ SETTINGS = (
 )
 
 
-def make_table(server: perspective.Server, values: argparse.Namespace) -> perspective.Table:
-    """The original demo's limited table: it keeps the newest PERSPECTIVE_TABLE_LIMIT rows."""
-    return server.new_local_client().table(
-        schema.PERSPECTIVE_SCHEMA, limit=values.perspective_table_limit, name=values.perspective_table_name)
+def table_maker(server: perspective.Server, values: argparse.Namespace) -> Callable[[dict[str, str]], Any]:
+    """Makes the original demo's limited table, which keeps the newest PERSPECTIVE_TABLE_LIMIT rows,
+    with the schema the reader found in TDengine (tdpersp/live/feed.py)."""
+    client = server.new_local_client()
+
+    def make(schema: dict[str, str]) -> Any:
+        return client.table(schema, limit=values.perspective_table_limit, name=values.perspective_table_name)
+
+    return make
 
 
 def access(values: argparse.Namespace) -> Access:
@@ -102,7 +107,7 @@ def access(values: argparse.Namespace) -> Access:
 def reader_options(values: argparse.Namespace) -> ReaderOptions:
     return ReaderOptions(
         initial_rows=values.perspective_table_limit,
-        lookback=int(values.perspective_lookback * TICKS_PER_MS[schema.PRECISION]),
+        lookback_ms=values.perspective_lookback,
         refresh=values.perspective_refresh_rate / 1000,
         source=values.perspective_source,
         topic=values.perspective_topic or default_topic(values.taos_database, values.taos_tablename),
@@ -117,7 +122,6 @@ async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int
     threads = engine_threads(values.perspective_max_grouped_views)
     log.info("Perspective computes views on %d threads (PERSPECTIVE_MAX_GROUPED_VIEWS + 1 at least)", threads)
     server = perspective.Server()
-    table = make_table(server, values)
     options = reader_options(values)
     reader, pipe = reader_process.start(cfg, options)
     exit_code: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -130,11 +134,12 @@ async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int
         log.error("%s; stopping", reason)
         finish(1)
 
-    feed = TableFeed(table, pipe, on_failure=fail)
+    open_sockets: set[ViewerSocket] = set()
+    feed = TableFeed(table_maker(server, values), pipe, on_failure=fail,
+                     on_new_table=lambda: close_sockets(open_sockets, 1012, "the table changed"))
     feed.start()
     history_tables = history_sources(cfg, values)
     history, history_server = history_process.start(cfg, history_tables)
-    open_sockets: set[ViewerSocket] = set()
     app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values),
                    History(history_server, list(history_tables)))
     http_server = tornado.httpserver.HTTPServer(app)

@@ -121,3 +121,28 @@ def wait_for_server(port: int, timeout: float = 20.0) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def wait_for_table(port: int, timeout: float = 20.0) -> dict[str, Any]:
+    """perspective_server.py hosts its live table once the reader has described the TDengine table:
+    wait for that (its schema in /config.json) before opening it."""
+    deadline = time.monotonic() + timeout
+    while (config := wait_for_server(port))["schema"] is None:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no live table after {timeout} s: {config['feed']}")
+        time.sleep(0.1)
+    return config
+
+
+def create_trades_table(host: str, port: int, database: str) -> None:
+    """The trades supertable without rows, as producer.py would create it: the server then makes
+    its live table, which stays empty."""
+    from tdpersp.core.tdconn import TaosConfig, connect
+    from tdpersp.core.writer import ensure_schema
+
+    cfg = TaosConfig(host, port, "root", "taosdata", database, "stocks_values")
+    admin = connect(cfg, use_database=False)
+    try:
+        ensure_schema(admin, cfg)
+    finally:
+        admin.close()

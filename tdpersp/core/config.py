@@ -129,7 +129,8 @@ TAOS_SETTINGS: tuple[Setting, ...] = (
     Setting("TAOS_USER", "root", "TDengine user"),
     Setting("TAOS_PASSWORD", "taosdata", "TDengine password", secret=True),
     Setting("TAOS_DATABASE", "stocks", "TDengine database", identifier),
-    Setting("TAOS_TABLENAME", "stocks_values", "TDengine supertable holding the trades", identifier),
+    Setting("TAOS_TABLENAME", "stocks_values",
+            "TDengine supertable or table: the producer writes it, the server streams any table", identifier),
 )
 
 

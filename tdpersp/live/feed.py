@@ -1,6 +1,8 @@
 """Delivering the reader's rows into a Perspective table, and reporting the feed's state.
 
-Each batch is acknowledged to the reader process once `table.update()` has returned: the
+The table is made from the table model the reader sends before its first rows (any TDengine
+table: its columns and tags under their names), and made again when that model changes. Each
+batch is acknowledged to the reader process once `table.update()` has returned: the
 subscription source commits its offsets only then (see tdpersp/live/process.py)."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import perspective
 from tornado.ioloop import IOLoop
 
+from tdpersp.core.model import TableInfo
 from tdpersp.live.messages import FeedState, ReaderStats, Update
 
 log = logging.getLogger(__name__)
@@ -33,11 +36,16 @@ class FeedStatus:
 class TableFeed:
     """Receives the reader process's updates on the IOLoop: rows -> one `table.update()` each, then an ack."""
 
-    def __init__(self, table: Any, pipe: Connection, on_failure: Callable[[str], None]) -> None:
-        self.table = table
+    def __init__(self, make_table: Callable[[dict[str, str]], Any], pipe: Connection,
+                 on_failure: Callable[[str], None], on_new_table: Callable[[], None] = lambda: None) -> None:
+        self.table: Any = None  # made once the reader says what the TDengine table holds
+        self.model: TableInfo | None = None
         self.status = FeedStatus()
+        self._make_table = make_table  # Perspective schema -> a new (empty) Perspective table
         self._pipe = pipe
         self._on_failure = on_failure  # the feed cannot go on: the server stops, saying why
+        # Called before a table is replaced: viewers' views hold the old one, so they must go first.
+        self._on_new_table = on_new_table
 
     def start(self) -> None:
         IOLoop.current().add_handler(self._pipe.fileno(), self._readable, IOLoop.READ)
@@ -63,6 +71,8 @@ class TableFeed:
 
     def apply(self, update: Update) -> None:
         self.status.reader = update.stats
+        if update.table is not None:
+            self._adopt(update.table)
         if update.notice:
             log.warning("%s", update.notice)
         if update.state != FeedState.LIVE:
@@ -82,3 +92,27 @@ class TableFeed:
         """The reader sends its state only when it changes, so each of these is worth a line."""
         log.warning("%s: %s; retrying", state, detail)
         self.status.state, self.status.detail = state, detail
+
+    def _adopt(self, model: TableInfo) -> None:
+        """Make the Perspective table for `model`, replacing the one there was if its schema differs."""
+        schema = model.perspective_schema()
+        for name, td_type in model.skipped:
+            log.warning("column %s (%s) of %s.%s is left out: Perspective has no type for it",
+                        name, td_type, model.db, model.name)
+        if self.table is not None:
+            if schema == self.model.perspective_schema():
+                self.model = model
+                return
+            log.warning("%s.%s changed: %s; the Perspective table is made anew and refilled",
+                        model.db, model.name, describe_change(self.model.perspective_schema(), schema))
+            self._on_new_table()
+            self.table.delete()
+        self.table, self.model = self._make_table(schema), model
+
+
+def describe_change(before: dict[str, str], after: dict[str, str]) -> str:
+    """`added voltage (integer), dropped phase`: what a log line says of a schema change."""
+    parts = [f"added {n} ({t})" for n, t in after.items() if n not in before]
+    parts += [f"dropped {n}" for n in before if n not in after]
+    parts += [f"{n} is now {t}" for n, t in after.items() if before.get(n, t) != t]
+    return ", ".join(parts) or "columns reordered"

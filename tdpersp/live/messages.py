@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tdpersp.core.model import TableInfo
+
 
 class FeedState(StrEnum):
     """Where the feed stands; the value is what logs, /healthz and the page say."""
@@ -29,7 +31,7 @@ class SourceKind(StrEnum):
 @dataclass(frozen=True)
 class ReaderOptions:
     initial_rows: int
-    lookback: int  # ticks of the database precision
+    lookback_ms: float  # how far behind the newest row the poll reader looks for late rows
     refresh: float  # seconds between polls
     source: SourceKind = SourceKind.POLL
     topic: str = ""
@@ -55,3 +57,6 @@ class Update:
     detail: str = ""
     notice: str = ""  # something the server should log (e.g. how the source recovered)
     stats: ReaderStats = field(default_factory=ReaderStats)
+    # The table as the source found it, sent before its first rows and again whenever it changed:
+    # the server (re)makes the Perspective table from it, and the rows that follow fit it.
+    table: TableInfo | None = None

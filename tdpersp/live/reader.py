@@ -41,7 +41,7 @@ class NewRowReader:
     stats: ReaderStats = field(default_factory=ReaderStats)
     _watermark: int | None = None
     _floor: int | None = None  # rows at or before this were left out of the first load on purpose
-    _from_start: bool = False  # the table was missing or empty at first: deliver every row
+    from_start: bool = False  # the table was missing or empty at first: deliver every row
     _seen: set[Key] = field(default_factory=set)  # keys delivered within the lookback
     _expiry: list[tuple[int, Key]] = field(default_factory=list)  # the same, a heap by time
 
@@ -56,7 +56,7 @@ class NewRowReader:
                 self._late_rows(self._watermark) + self.rows_after(self._watermark))
         except taosws.Error as err:
             if is_missing_table(err):  # every row written from now on will be new to us
-                self._from_start = True
+                self.from_start = True
             raise
         self._forget_old()
         self.stats.delivered += len(rows)
@@ -65,11 +65,11 @@ class NewRowReader:
     def _first_rows(self) -> list[Row]:
         """All rows if the table was missing or empty when we first looked; else the newest
         `initial_rows`, the older ones being history that the table has no room for."""
-        if self._from_start:
+        if self.from_start:
             return self.rows_after(None)
         newest = self._run(f"ORDER BY {self._ts} DESC LIMIT {self.initial_rows}")
         if not newest:
-            self._from_start = True
+            self.from_start = True
         elif len(newest) == self.initial_rows:  # not to be delivered later as "late" rows either
             self._floor = newest[-1][TS]
         return self._accept(list(reversed(newest)))

@@ -2,7 +2,7 @@
 
 The poll reader's queries and the subscription's topic both use `RowLayout.select_sql`, so both
 sources deliver the same tuples in the same order: the primary timestamp first, then `tbname`
-(a supertable's), then every other column and tag of the table model (tdpersp/core/model.py).
+(a supertable's), then its tags, then its other columns (the table model: tdpersp/core/model.py).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ class RowLayout:
     def __post_init__(self) -> None:
         first, *others = self.table.columns
         pseudo = [c for c in others if c.pseudo]
-        rest = [c for c in others if not c.pseudo]
-        object.__setattr__(self, "columns", (first, *pseudo, *rest))
+        tags = [c for c in others if c.is_tag and not c.pseudo]
+        rest = [c for c in others if not c.is_tag]
+        object.__setattr__(self, "columns", (first, *pseudo, *tags, *rest))
 
     @property
     def names(self) -> list[str]:

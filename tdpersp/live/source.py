@@ -1,18 +1,21 @@
-"""What a row source is, and how both sources report rows and outages (tdpersp/live/poll.py,
-tdpersp/live/subscribe.py)."""
+"""What a row source is, and what both sources share (tdpersp/live/poll.py, tdpersp/live/subscribe.py):
+how they find the table's shape, and how they report rows and outages."""
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 import taosws
 
-from tdpersp.core.tdconn import error_text, is_missing_table
-from tdpersp.live import columns
+from tdpersp.core.model import TableInfo, describe_table
+from tdpersp.core.tdconn import LazyConnection, error_text, is_missing_table
+from tdpersp.live.columns import Encoder
 from tdpersp.live.messages import FeedState, ReaderStats, Update
-from tdpersp.live.rows import Row
+from tdpersp.live.rows import Row, RowLayout
 
 RETRY_SECONDS = 1.0  # between attempts while TDengine is unreachable
+SCHEMA_SECONDS = 2.0  # how often a live source checks whether the table's schema changed
 
 
 class Source(Protocol):
@@ -25,9 +28,44 @@ class Source(Protocol):
         """The rows of the last read() are in the Perspective table."""
 
 
-def rows_update(rows: list[Row], stats: ReaderStats) -> Update:
-    """The message for `rows`, encoded here in the child process (see tdpersp/live/columns.py)."""
-    return Update(columns=columns.encode(rows) if rows else "", count=len(rows), stats=stats)
+class Shape:
+    """The table's shape as last described, re-described at most every SCHEMA_SECONDS: a source asks
+    `changed()` and, when it says yes, starts over with the new layout (the server remakes the
+    Perspective table from the TableInfo the next Update carries)."""
+
+    def __init__(self, conn: LazyConnection, database: str, table: str) -> None:
+        self._conn, self._database, self._table = conn, database, table
+        self.info: TableInfo | None = None
+        self._layout: RowLayout | None = None
+        self._encoder: Encoder | None = None
+        self._checked = 0.0
+
+    def changed(self, *, now: bool = False) -> bool:
+        """Describe the table (raises taosws.Error, e.g. it does not exist yet) if it is due or `now`;
+        True when it differs from before, the first time included."""
+        if self.info is not None and not now and time.monotonic() - self._checked < SCHEMA_SECONDS:
+            return False
+        info = describe_table(self._conn, self._database, self._table)
+        self._checked = time.monotonic()
+        if info == self.info:
+            return False
+        self.info, self._layout = info, RowLayout(info)
+        self._encoder = Encoder(self._layout)
+        return True
+
+    @property
+    def layout(self) -> RowLayout:
+        if self._layout is None:
+            raise RuntimeError("the table has not been described yet")
+        return self._layout
+
+    def rows_update(self, rows: list[Row], stats: ReaderStats) -> Update:
+        """The message for `rows`, encoded here in the child process (see tdpersp/live/columns.py)."""
+        if not rows:
+            return Update(stats=stats)
+        if self._encoder is None:
+            raise RuntimeError("rows before the table was described")
+        return Update(columns=self._encoder.encode(rows), count=len(rows), stats=stats)
 
 
 def failure(err: taosws.Error, where: str, stats: ReaderStats) -> Update:

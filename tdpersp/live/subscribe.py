@@ -30,8 +30,8 @@ from tdpersp.core.tdconn import LazyConnection, TaosConfig, is_missing_table
 from tdpersp.core.tdsql import quote
 from tdpersp.live.messages import FeedState, ReaderOptions, ReaderStats, Update
 from tdpersp.live.reader import NewRowReader
-from tdpersp.live.rows import TBNAME, TS, Key, Row, key, keys, select_sql
-from tdpersp.live.source import RETRY_SECONDS, failure, rows_update
+from tdpersp.live.rows import TS, Key, Row, RowLayout, keys
+from tdpersp.live.source import RETRY_SECONDS, Shape, failure
 
 POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
 HEALTH_SECONDS = 1.0
@@ -65,9 +65,9 @@ def default_group(port: int) -> str:
     return f"perspective_{host}"[:50] + f"_{port}"
 
 
-def topic_sql(cfg: TaosConfig, topic: str) -> str:
+def topic_sql(layout: RowLayout, topic: str) -> str:
     """The topic's rows are the poll reader's: same columns, same order (tdpersp/live/rows.py)."""
-    return f"CREATE TOPIC IF NOT EXISTS {quote(topic)} AS {select_sql(cfg.database, cfg.table)}"
+    return f"CREATE TOPIC IF NOT EXISTS {quote(topic)} AS {layout.select_sql()}"
 
 
 class SubscriptionSource:
@@ -78,6 +78,8 @@ class SubscriptionSource:
         self.stats = ReaderStats()
         self.where = f"{cfg.database}.{cfg.table}"
         self._conn = LazyConnection(cfg)
+        self.shape = Shape(self._conn, cfg.database, cfg.table)
+        self._reshaped = False  # the schema changed while streaming: a new topic, a new table
         self._consumer: Any = None
         self._pending: dict[int, int] = {}  # vgroup -> position after the rows read; committed once applied
         self._skip: set[Key] = set()  # already in the table; the stream may bring them again
@@ -115,7 +117,7 @@ class SubscriptionSource:
                 unwrapped(self._consumer.commit_offset, self.options.topic, vgroup, position)
                 self.stats.commits += 1
         except TDENGINE_ERRORS as err:
-            self._skip.update(keys(self._last_rows))
+            self._skip.update(keys(self._last_rows, self.shape.layout.key))
             self._close()  # reconnect: resume from the last good commit, skipping these keys
             self._lost = err  # an outage like any other: its log line, then one for the recovery
 
@@ -127,7 +129,11 @@ class SubscriptionSource:
     # --- connecting: topic, subscription, where to start ---------------------------------------
 
     def _connect(self) -> Update:
-        self._conn.query(topic_sql(self.cfg, self.options.topic))
+        fresh = self.shape.changed(now=True) or self._reshaped
+        self._reshaped = False
+        if fresh and self._started:
+            self._start_over()
+        self._conn.query(topic_sql(self.shape.layout, self.options.topic))
         consumer = taosws.Consumer(conf=self._consumer_conf())
         consumer.subscribe([self.options.topic])
         self._consumer = consumer
@@ -142,10 +148,19 @@ class SubscriptionSource:
                       "(topic dropped, or its log trimmed); re-read rows newer than the newest delivered "
                       "by query: rows written meanwhile with older timestamps are not recovered")
         self._started = True
-        self._skip.update(keys(rows))  # the stream may bring these again until it catches up
+        self._skip.update(keys(rows, self.shape.layout.key))  # the stream may bring these until caught up
         update = self._deliver(rows)
         update.notice = notice
+        update.table = self.shape.info if fresh else None
         return update
+
+    def _start_over(self) -> None:
+        """The table's schema changed: the topic selects the old columns, so it is made again, and the
+        Perspective table (made anew by the server) is loaded again as at start-up."""
+        self._conn.query(f"DROP TOPIC IF EXISTS {quote(self.options.topic)}")
+        self._started, self._from_start = False, False
+        self._newest.clear()
+        self._skip.clear()
 
     def _consumer_conf(self) -> dict[str, str]:
         return {
@@ -189,15 +204,20 @@ class SubscriptionSource:
         if not self._newest:
             return loader.poll()
         floor = min(self._newest.values())
-        return [row for row in loader.rows_after(floor) if row[TS] > self._newest.get(row[TBNAME], floor)]
+        subtable = self.shape.layout.subtable
+        return [row for row in loader.rows_after(floor) if row[TS] > self._newest.get(subtable(row), floor)]
 
     def _loader(self) -> NewRowReader:
         self.stats.queries += 1
-        return NewRowReader(self._conn.query, self.cfg.database, self.cfg.table, self.options.initial_rows, 0)
+        return NewRowReader(self._conn.query, self.shape.layout, self.options.initial_rows, 0)
 
     # --- streaming ---------------------------------------------------------------------------
 
     def _poll(self) -> Update:
+        if self.shape.changed():  # every SCHEMA_SECONDS; the last batch is applied and committed
+            self._reshaped = True
+            self._close()  # the next read() starts over with the new schema
+            return Update(stats=self.stats)
         message = self._consumer.poll(timeout=POLL_SECONDS)
         self.stats.polls += 1
         if message is None:
@@ -218,6 +238,7 @@ class SubscriptionSource:
         for vgroup in self._pending:
             self._pending[vgroup] = unwrapped(self._consumer.position, self.options.topic, vgroup)
         if self._skip:
+            key = self.shape.layout.key
             rows = [row for row in rows if key(row) not in self._skip]
         return self._deliver(rows)
 
@@ -235,11 +256,13 @@ class SubscriptionSource:
 
     def _deliver(self, rows: list[Row]) -> Update:
         self._last_rows = rows
+        subtable = self.shape.layout.subtable
         for row in rows:
-            if row[TS] > self._newest.get(row[TBNAME], -1):
-                self._newest[row[TBNAME]] = row[TS]
+            table = subtable(row)
+            if row[TS] > self._newest.get(table, -1):
+                self._newest[table] = row[TS]
         self.stats.delivered += len(rows)
-        return rows_update(rows, self.stats)
+        return self.shape.rows_update(rows, self.stats)
 
     def _close(self) -> None:
         self._pending = {}

@@ -32,19 +32,24 @@ class CorsStaticHandler(tornado.web.StaticFileHandler):
 
 
 class ConfigHandler(Checked):
-    """What the page needs to know: which table to show, and the versions, for checking."""
+    """What the page needs to know: which table to show and its columns, and the versions, for checking."""
 
     def initialize(self, feed: TableFeed, table_name: str) -> None:
         self.feed = feed
         self.table_name = table_name
 
     def get(self) -> None:
-        status = self.feed.status
+        status, model = self.feed.status, self.feed.model
         self.write_page_json({
             "table": self.table_name,
             "perspective_version": perspective.__version__,
             "feed": {"state": status.state, "detail": status.detail, "last_update": status.last_update,
                      "updates": status.updates, **dataclasses.asdict(status.reader)},
+            # The live table's columns (null until the reader found the TDengine table): the page
+            # builds its panels from them.
+            "schema": model.perspective_schema() if model else None,
+            "tags": [c.name for c in model.columns if c.is_tag] if model else [],
+            "source": f"{model.db}.{model.name}" if model else None,
         })
 
 

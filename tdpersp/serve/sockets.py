@@ -51,9 +51,18 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
 
     def on_close(self) -> None:
         self.open_sockets.discard(self)
-        super().on_close()
+        self.end_session()
+
+    def end_session(self) -> None:
+        """Close the Perspective session now, and with it its views (the closing handshake would
+        take a round trip; a table whose views are open cannot be deleted)."""
+        session, self.session = getattr(self, "session", None), None
+        if session is not None:
+            session.close()
 
     def on_message(self, message: str | bytes) -> None:
+        if self.session is None:  # ended; the closing handshake is under way
+            return
         if not isinstance(message, bytes) or len(message) > self.access.max_message_bytes:
             self._violation("a text frame" if isinstance(message, str) else f"{len(message)} bytes")
             return
@@ -88,7 +97,9 @@ class ViewerSocket(Checked, PerspectiveTornadoHandler):
         self.queued -= size
 
 
-def close_sockets(open_sockets: set[ViewerSocket]) -> None:
-    """Close every viewer's websocket with "going away" (1001), so pages reconnect at once."""
+def close_sockets(open_sockets: set[ViewerSocket], code: int = 1001, reason: str = "server stopping") -> None:
+    """Close every viewer's websocket and end its session, so that pages reconnect at once: with
+    "going away" (1001) when the server stops, "service restart" (1012) when the table is remade."""
     for socket in list(open_sockets):
-        socket.close(1001, "server stopping")
+        socket.end_session()
+        socket.close(code, reason)

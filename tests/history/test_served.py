@@ -85,6 +85,7 @@ def test_slow_history_query_does_not_freeze_the_live_websocket(standin, db_name)
     env = taos_env(standin.host, standin.port, database=db_name) | {"PERSPECTIVE_PORT": str(port)}
     with Program("perspective_server.py", env) as server:
         wait_for_server(port)
+        server.wait_for("reading rows")  # the live table is made once the reader has described it
         standin.set_delay(300)
         try:
             longest, slow = asyncio.run(live_pings_while_history_waits(port))

@@ -10,8 +10,12 @@ import pytest
 import taosws
 
 from tdpersp.core import schema
+from tdpersp.core.model import describe_table
 from tdpersp.core.tdconn import LazyConnection, TaosConfig
+from tdpersp.live.messages import FeedState, ReaderOptions
+from tdpersp.live.poll import PollSource
 from tdpersp.live.reader import NewRowReader
+from tdpersp.live.rows import RowLayout
 
 T0 = 1_700_000_000_000_000  # µs
 
@@ -36,8 +40,9 @@ def write(cfg: TaosConfig, ticker: str, stamps: list[int]) -> None:
 
 
 def reader_for(cfg: TaosConfig, initial_rows: int = 1000, page_size: int = 10_000) -> NewRowReader:
-    return NewRowReader(LazyConnection(cfg).query, cfg.database, cfg.table, initial_rows,
-                        lookback=1_000_000, page_size=page_size)
+    connection = LazyConnection(cfg)
+    layout = RowLayout(describe_table(connection, cfg.database, cfg.table))
+    return NewRowReader(connection.query, layout, initial_rows, lookback=1_000_000, page_size=page_size)
 
 
 def stamps_of(rows: list[tuple]) -> list[int]:
@@ -139,12 +144,12 @@ def test_rows_written_after_the_table_appeared_are_all_delivered(target) -> None
 def test_rows_written_after_a_missing_table_are_all_delivered(td, db_name) -> None:
     """Guards the start-up order of the demo: server first (table missing), producer second."""
     cfg = TaosConfig(td.host, td.port, td.user, td.password, db_name, "trades")
-    reader = reader_for(cfg, initial_rows=3)
-    with pytest.raises(taosws.Error):
-        reader.poll()
+    source = PollSource(cfg, ReaderOptions(initial_rows=3, lookback_ms=1000, refresh=0.01))
+    assert source.read().state == FeedState.WAITING_FOR_TABLE
     conn = td.connect()
     conn.execute(schema.create_database_sql(db_name))
     conn.execute(schema.create_stable_sql(db_name, "trades"))
     conn.close()
     write(cfg, "AAPL.N", [T0 + i for i in range(5)])
-    assert stamps_of(reader.poll()) == [T0 + i for i in range(5)]
+    update = source.read()
+    assert update.table is not None and update.count == 5

@@ -26,7 +26,7 @@ def test_offsets_move_only_after_applied(standin, db_name) -> None:
     with producer(standin, db_name, PRODUCER_COUNT=300) as first:
         assert first.wait() == 0, first.output
     cfg = TaosConfig(standin.host, standin.port, "root", "taosdata", db_name, "stocks_values")
-    options = ReaderOptions(initial_rows=1000, lookback=0, refresh=0.1, source="subscribe",
+    options = ReaderOptions(initial_rows=1000, lookback_ms=0, refresh=0.1, source="subscribe",
                             topic=f"{db_name}_live", group="commit_test")
     source = SubscriptionSource(cfg, options)
     assert read_rows(source) == 300  # the first load, by query: nothing to commit yet

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.perspective_client import remote_client
-from tests.processes import Program, free_port, server_config, taos_env, wait_for_server
+from tests.processes import Program, free_port, server_config, taos_env, wait_for_server, wait_for_table
 
 TABLE = "stock_values"
 
@@ -49,6 +49,7 @@ def tdengine_newest(td_conn: Any, database: str, limit: int) -> list[tuple]:
 async def watch_table(port: int, producer: Program, expected: int, timeout: float) -> Run:
     """Follow the newest row while the producer runs; then wait until the server delivered all."""
     run = Run()
+    wait_for_table(port)
     async with remote_client(f"ws://127.0.0.1:{port}/websocket") as client:
         table = await client.open_table(TABLE)
         newest = await table.view(sort=[["timestamp", "desc"]], columns=["timestamp"])
@@ -149,7 +150,7 @@ def test_websocket_clients_cannot_change_anything(standin, db_name, operation) -
         assert prod.wait() == 0, prod.output
     with Program("perspective_server.py", env) as server:
         wait_for_server(port)
-        server.wait_for("reading ")
+        server.wait_for("reading rows")
         asyncio.run(_attempt_write(port, operation))
         assert server.stop() == 0
 

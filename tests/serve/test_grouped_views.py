@@ -21,7 +21,7 @@ import pytest
 import tornado.httpclient
 
 from tests.perspective_client import remote_client
-from tests.processes import Program, free_port, taos_env, wait_for_server
+from tests.processes import Program, create_trades_table, free_port, taos_env, wait_for_server
 from tests.standin.fixture import StandInProcess
 
 CAP = 32  # PERSPECTIVE_MAX_GROUPED_VIEWS's default
@@ -37,15 +37,17 @@ GROUPED = [  # what the page from disk asks for, and a split_by
 @contextlib.contextmanager
 def serving(producing: bool) -> Iterator[tuple[int, dict[str, str]]]:
     """A stand-in and perspective_server.py (its port, and the env for producer.py); with
-    `producing`, the table already holds rows when this yields, else TDengine has no table yet."""
+    `producing`, the table already holds rows when this yields, else it is empty."""
     with StandInProcess() as standin, contextlib.ExitStack() as stack:
         env = taos_env(standin.host, standin.port, database="grouped")
         if producing:
             stack.enter_context(Program("producer.py", env | {"PRODUCER_RATE": "2000"}))
+        else:
+            create_trades_table(standin.host, standin.port, "grouped")
         port = free_port()
         server = stack.enter_context(Program("perspective_server.py", env | {"PERSPECTIVE_PORT": str(port)}))
         wait_for_server(port)
-        server.wait_for("reading rows" if producing else "waiting for table")
+        server.wait_for("reading rows")
         yield port, env
 
 

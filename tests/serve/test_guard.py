@@ -20,7 +20,7 @@ import tornado.httpclient
 import tornado.websocket
 
 from tests.perspective_client import remote_client
-from tests.processes import Program, free_port, taos_env, wait_for_server
+from tests.processes import Program, create_trades_table, free_port, taos_env, wait_for_server, wait_for_table
 from tests.standin.fixture import StandInProcess
 
 MAX_VIEWS = 3
@@ -283,10 +283,8 @@ def wait_for_server_with_token(port: int, token: str) -> None:
 def test_new_views_are_rate_limited_per_address(db_name: str) -> None:
     """Guards PERSPECTIVE_VIEW_RATE: a client that opens and deletes views in a loop (escaping the
     per-connection cap) gets the burst of 64, then is refused with a message naming the setting,
-    and is served again once its bucket refills. The table may be empty: no TDengine is needed."""
+    and is served again once its bucket refills. The table may be empty."""
     port = free_port()
-    env = taos_env("127.0.0.1", free_port(), database=db_name) | {
-        "PERSPECTIVE_PORT": str(port), "PERSPECTIVE_VIEW_RATE": "2"}
 
     async def loop() -> tuple[int, float, str, bool]:
         async with remote_client(f"ws://127.0.0.1:{port}/websocket") as client:
@@ -300,9 +298,13 @@ def test_new_views_are_rate_limited_per_address(db_name: str) -> None:
             await asyncio.sleep(1)  # two more tokens
             return opened, elapsed, str(caught.value), await table.view() is not None
 
-    with Program("perspective_server.py", env):
-        wait_for_server(port)
-        opened, elapsed, message, served_again = asyncio.run(loop())
+    with StandInProcess() as standin:
+        create_trades_table(standin.host, standin.port, db_name)
+        env = taos_env(standin.host, standin.port, database=db_name) | {
+            "PERSPECTIVE_PORT": str(port), "PERSPECTIVE_VIEW_RATE": "2"}
+        with Program("perspective_server.py", env):
+            wait_for_table(port)
+            opened, elapsed, message, served_again = asyncio.run(loop())
     assert 64 <= opened <= 64 + 2 * elapsed + 1
     assert "PERSPECTIVE_VIEW_RATE" in message
     assert served_again

@@ -1,0 +1,205 @@
+"""The live path for any table: the guarantees of the trades table, over other schemas, both sources.
+
+Each schema is written by SQL as another client would (no producer knows them): a taosBenchmark-
+shaped `meters` (ms precision), a table with every type the live table takes plus two it leaves
+out, keyword tags that need backticks and a ns-precision database, and a normal (untagged) table.
+Real processes: the stand-in, perspective_server.py, a Perspective client on its websocket.
+Rows are compared as multisets of (table, timestamp in ms, one value): what this cannot prove is
+that two rows of one millisecond (ns precision) are told apart by more than that value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import taosws
+
+from tests.live.subscribe_support import difference
+from tests.perspective_client import remote_client
+from tests.processes import Program, free_port, server_config, taos_env, wait_for_server
+
+TABLE = "stock_values"  # PERSPECTIVE_TABLE_NAME's default: the live table's name, whatever it holds
+T0_MS = 1_790_000_000_000
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str  # TAOS_TABLENAME
+    precision: str
+    ddl: str  # after CREATE STABLE / TABLE <db>.<name>
+    columns: str  # the INSERT's column values after the timestamp, {i} the row number
+    tags: str = ""  # the subtables' tag values, {s} the subtable number; empty: a normal table
+    value: str = ""  # one column whose value (with table and time) identifies a row
+    expected: tuple[tuple[str, str], ...] = ()  # part of the Perspective schema, as it must be
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def ticks_per_ms(self) -> int:
+        return {"ms": 1, "us": 1_000, "ns": 1_000_000}[self.precision]
+
+
+SCHEMAS = [
+    Schema("meters", "ms", "(ts TIMESTAMP, current FLOAT, voltage INT, phase FLOAT) "
+           "TAGS (groupid INT, location VARCHAR(24))", "{i}.5, 220, 0.25", "{s}, 'California.SanJose'",
+           "current", (("ts", "datetime"), ("tbname", "string"), ("current", "float"),
+                       ("voltage", "integer"), ("groupid", "integer"), ("location", "string"))),
+    Schema("everything", "ns", "(ts TIMESTAMP, b BOOL, ti TINYINT, si SMALLINT, i INT, bi BIGINT, "
+           "uti TINYINT UNSIGNED, usi SMALLINT UNSIGNED, ui INT UNSIGNED, ubi BIGINT UNSIGNED, f FLOAT, "
+           "d DOUBLE, `dec` DECIMAL(10, 2), vc VARCHAR(20), nc NCHAR(20), t2 TIMESTAMP, vb VARBINARY(8), "
+           "`select` INT) TAGS (`order` NCHAR(10), `group` BOOL)",
+           "true, -1, -2, -3, 9007199254740993, 1, 2, 4000000000, 5, 1.5, {i}.25, 1.25, 'v', 'ñ', "
+           f"{T0_MS}000000, 'ab', 7", "'o{s}', true", "d",
+           (("b", "boolean"), ("ti", "integer"), ("bi", "float"), ("ui", "float"), ("ubi", "float"),
+            ("dec", "float"), ("nc", "string"), ("t2", "datetime"), ("select", "integer"),
+            ("order", "string"), ("group", "boolean")), ("vb",)),
+    Schema("plain", "us", "(ts TIMESTAMP, v DOUBLE, note NCHAR(16))", "{i}.5, 'n{i}'", value="v",
+           expected=(("ts", "datetime"), ("v", "float"), ("note", "string"))),
+]
+
+
+def connect(standin: Any) -> Any:
+    return taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+
+
+def create(standin: Any, db: str, schema: Schema) -> None:
+    conn = connect(standin)
+    conn.execute(f"CREATE DATABASE IF NOT EXISTS {db} PRECISION '{schema.precision}'")
+    kind = "STABLE" if schema.tags else "TABLE"
+    conn.execute(f"CREATE {kind} IF NOT EXISTS {db}.{schema.name} {schema.ddl}")
+    conn.close()
+
+
+def write(standin: Any, db: str, schema: Schema, first: int, count: int, subtables: int = 3,
+          late_ms: int = 0) -> None:
+    """Rows first..first+count-1, spread over the subtables, one per millisecond (minus `late_ms`)."""
+    conn = connect(standin)
+    for s in range(subtables if schema.tags else 1):
+        numbers = range(first + s, first + count, subtables if schema.tags else 1)
+        values = " ".join(f"({(T0_MS + i - late_ms) * schema.ticks_per_ms}, {schema.columns.format(i=i)})"
+                          for i in numbers)
+        if not values:
+            continue
+        target = (f"{db}.{schema.name}_{s} USING {db}.{schema.name} TAGS ({schema.tags.format(s=s)})"
+                  if schema.tags else f"{db}.{schema.name}")
+        conn.execute(f"INSERT INTO {target} VALUES {values}")
+    conn.close()
+
+
+def tdengine_rows(standin: Any, db: str, schema: Schema) -> Counter[tuple]:
+    table = "tbname" if schema.tags else f"'{schema.name}'"
+    conn = connect(standin)
+    rows = list(conn.query(f"SELECT {table}, CAST(ts AS BIGINT), `{schema.value}` FROM {db}.{schema.name}"))
+    conn.close()
+    return Counter((str(t), ts // schema.ticks_per_ms, round(float(v), 3)) for t, ts, v in rows)
+
+
+def served(port: int, schema: Schema) -> tuple[dict[str, str], Counter[tuple]]:
+    """The live table's Perspective schema and its rows, as a remote client reads them."""
+    async def read() -> tuple[dict[str, str], dict[str, list]]:
+        async with remote_client(f"ws://127.0.0.1:{port}/websocket") as client:
+            table = await client.open_table(TABLE)
+            view = await table.view()
+            try:
+                return await table.schema(), await view.to_columns()
+            finally:
+                await view.delete()
+    types, cols = asyncio.run(read())
+    tables = cols["tbname"] if schema.tags else [schema.name] * len(cols["ts"])
+    return types, Counter((t, int(ts), round(float(v), 3))
+                          for t, ts, v in zip(tables, cols["ts"], cols[schema.value], strict=True))
+
+
+def serve(standin: Any, db: str, schema: Schema, source: str, port: int) -> Program:
+    env = taos_env(standin.host, standin.port, database=db, TAOS_TABLENAME=schema.name,
+                   PERSPECTIVE_PORT=port, PERSPECTIVE_TABLE_LIMIT=100_000, PERSPECTIVE_SOURCE=source,
+                   PERSPECTIVE_REFRESH_RATE=100)
+    program = Program("perspective_server.py", env)
+    wait_for_server(port)
+    return program
+
+
+def wait_delivered(port: int, total: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server_config(port)["feed"]["delivered"] < total and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.8)  # a duplicate would arrive now
+
+
+@pytest.mark.parametrize("source", ["poll", "subscribe"])
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
+def test_every_row_once_through_a_restart(standin, db_name, schema: Schema, source: str) -> None:
+    """Guards the live path for any table: the server finds the table's columns itself (the
+    Perspective schema keeps every column and tag under its name, with `tbname` for a supertable,
+    and leaves out the types it cannot hold, saying so), loads what is there, then delivers every
+    row written later exactly once, across a TDengine restart."""
+    create(standin, db_name, schema)
+    write(standin, db_name, schema, 0, 300)
+    port = free_port()
+    with serve(standin, db_name, schema, source, port) as server:
+        server.wait_for("reading rows")
+        write(standin, db_name, schema, 300, 300)
+        standin.stop()
+        time.sleep(1.0)
+        standin.start()
+        write(standin, db_name, schema, 600, 300)
+        expected = tdengine_rows(standin, db_name, schema)
+        wait_delivered(port, sum(expected.values()))
+        types, got = served(port, schema)
+        assert server.stop() == 0, server.output
+    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
+    assert set(schema.expected) <= set(types.items()), types
+    assert ("tbname" in types) == bool(schema.tags)
+    for name in schema.left_out:
+        assert name not in types and f"column {name} (" in server.output and "is left out" in server.output
+
+
+def test_config_json_describes_the_live_table(standin, db_name) -> None:
+    """Guards what the page builds its panels from: /config.json names the TDengine table and gives
+    the live table's columns and tags once the server has found them (null before)."""
+    schema = SCHEMAS[0]
+    port = free_port()
+    with serve(standin, db_name, schema, "poll", port) as server:
+        server.wait_for("waiting for table")
+        assert server_config(port)["schema"] is None
+        create(standin, db_name, schema)
+        server.wait_for("reading rows")
+        config = server_config(port)
+        assert server.stop() == 0
+    assert config["source"] == f"{db_name}.meters"
+    assert list(config["schema"]) == ["ts", "current", "voltage", "phase", "groupid", "location", "tbname"]
+    assert config["tags"] == ["groupid", "location", "tbname"]
+
+
+@pytest.mark.parametrize("source", ["poll", "subscribe"])
+def test_a_column_added_at_run_time_is_served_without_a_restart(standin, db_name, source: str) -> None:
+    """Guards the schema change: `ALTER STABLE … ADD COLUMN` while the server runs. One log line says
+    what changed, open viewers are closed (1012) so that pages reconnect, the new table has the new
+    column, and every row TDengine holds is in it once (the table is loaded again from TDengine)."""
+    schema = SCHEMAS[0]
+    create(standin, db_name, schema)
+    write(standin, db_name, schema, 0, 200)
+    port = free_port()
+    with serve(standin, db_name, schema, source, port) as server:
+        server.wait_for("reading rows")
+        conn = connect(standin)
+        conn.execute(f"ALTER STABLE {db_name}.meters ADD COLUMN humidity DOUBLE")
+        conn.close()
+        server.wait_for("changed: added humidity")
+        server.wait_for("reading rows")
+        write(standin, db_name, dataclasses.replace(schema, columns=schema.columns + ", 0.5"), 200, 200)
+        expected = tdengine_rows(standin, db_name, schema)
+        wait_delivered(port, 400)
+        deadline = time.monotonic() + 10
+        while "humidity" not in (server_config(port)["schema"] or {}) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        types, got = served(port, schema)
+        assert server.stop() == 0, server.output
+    assert types.get("humidity") == "float"
+    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
+    assert server.output.count("changed: added humidity (float)") == 1
