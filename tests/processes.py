@@ -138,11 +138,12 @@ def create_trades_table(host: str, port: int, database: str) -> None:
     """The trades supertable without rows, as producer.py would create it: the server then makes
     its live table, which stays empty."""
     from tdpersp.core.tdconn import TaosConfig, connect
+    from tdpersp.core.trades import TRADES
     from tdpersp.core.writer import ensure_schema
 
     cfg = TaosConfig(host, port, "root", "taosdata", database, "stocks_values")
     admin = connect(cfg, use_database=False)
     try:
-        ensure_schema(admin, cfg)
+        ensure_schema(admin, cfg, TRADES)
     finally:
         admin.close()
