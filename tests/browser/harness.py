@@ -35,15 +35,19 @@ NETWORK_NOISE = re.compile(r"net::ERR_CONNECTION_(REFUSED|RESET)|WebSocket conne
 
 
 class Stack:
-    """Stand-in TDengine + producer.py + perspective_server.py on ``port``; stop with close()."""
+    """Stand-in TDengine + producer.py + perspective_server.py on ``port``; stop with close().
 
-    def __init__(self, database: str = "browser", port: int | None = None) -> None:
+    ``env`` is added to both programs' environment (e.g. TAOS_TABLENAME), ``producer_args`` to
+    the producer's command line (e.g. another dataset)."""
+
+    def __init__(self, database: str = "browser", port: int | None = None, env: dict[str, str] | None = None,
+                 producer_args: list[str] | None = None) -> None:
         self._exit = ExitStack()
         self.standin = self._exit.enter_context(StandInProcess())
-        self.env = taos_env(self.standin.host, self.standin.port, database=database)
+        self.env = taos_env(self.standin.host, self.standin.port, database=database) | (env or {})
         self.port = port or free_port()
         self.producer = self._exit.enter_context(
-            Program("producer.py", env=self.env | {"PRODUCER_RATE": str(PRODUCER_RATE)}))
+            Program("producer.py", env=self.env | {"PRODUCER_RATE": str(PRODUCER_RATE)}, args=producer_args))
         self.server: Program | None = None
         self.start_server()
 
@@ -191,6 +195,19 @@ def wait_grid_change(page: Any, panel: str, before: list[list[str]], timeout: fl
         " return rows.length > 0 && JSON.stringify(rows[0]) !== JSON.stringify(first); }",
         arg=[panel, before[0] if before else []], timeout=timeout * 1000)
     return grid_rows(page, panel)
+
+
+def assert_charts_are_tables(page: Any, panels: tuple[str, ...], charts: tuple[str, ...],
+                             served: str) -> None:
+    """From disk: every panel a datagrid, and each chart panel a pivot with rows and a visible
+    note linking to the ``served`` page (where the charts work)."""
+    for panel in panels:
+        assert plugin_name(page, panel) == "perspective-viewer-datagrid", panel
+    for panel in charts:
+        wait_grid_rows(page, panel, minimum=2)
+        note = page.locator(f"[data-panel={panel}] .note")
+        assert note.is_visible(), panel
+        assert note.locator("a").get_attribute("href") == served, panel
 
 
 def plugin_name(page: Any, panel: str) -> str:
