@@ -25,12 +25,15 @@ class Session:
 @dataclass(frozen=True)
 class Field:
     """One result column: ``length`` is what the client shows (VARCHAR(n) -> n), ``width`` the
-    internal block width (VARCHAR(n) -> n+2, NCHAR(n) -> 4n+2, fixed types -> size)."""
+    internal block width (VARCHAR(n) -> n+2, NCHAR(n) -> 4n+2, fixed types -> size); ``precision``
+    and ``scale`` are a DECIMAL's (0 otherwise)."""
 
     name: str
     type: int
     length: int
     width: int
+    precision: int = 0
+    scale: int = 0
 
 
 class RowStream(Protocol):
@@ -45,8 +48,8 @@ class RowStream(Protocol):
 @dataclass
 class ResultSet:
     """Rows of a query, as a list or a RowStream. Timestamps are ints in ``precision`` ("ms", "us"
-    or "ns"); BOOL is bool, integers int, FLOAT/DOUBLE float, VARCHAR/NCHAR str, VARBINARY bytes,
-    NULL None."""
+    or "ns"); BOOL is bool, integers int, FLOAT/DOUBLE float, VARCHAR/NCHAR str, VARBINARY/BLOB
+    bytes, DECIMAL decimal.Decimal, NULL None."""
 
     fields: list[Field]
     rows: list[tuple[Any, ...]] | RowStream

@@ -39,6 +39,20 @@ VALUE_TOO_LONG = 0x2653  # TSDB_CODE_PAR_VALUE_TOO_LONG
 TABLE_NOT_EXIST = 0x2662  # TSDB_CODE_PAR_GET_META_ERROR wrapping TSDB_CODE_PAR_TABLE_NOT_EXIST
 DUPLICATED_COLUMN = 0x263C  # TSDB_CODE_PAR_DUPLICATED_COLUMN "Duplicated column names"
 ADAPTER_ERROR = 0xFFFF
+# ALTER TABLE/STABLE: numbers from TDengine's error-code table (docs, 3.3), texts from terror.c;
+# which layer raises which was read in mndStb.c (supertables) and the vnode's meta code (normal).
+TAG_ALREADY_EXIST = 0x0369  # TSDB_CODE_MND_TAG_ALREADY_EXIST "Tag already exists"
+TAG_NOT_EXIST = 0x036A  # TSDB_CODE_MND_TAG_NOT_EXIST "Tag does not exist"
+COLUMN_ALREADY_EXIST = 0x036B  # TSDB_CODE_MND_COLUMN_ALREADY_EXIST "Column already exists"
+COLUMN_NOT_EXIST = 0x036C  # TSDB_CODE_MND_COLUMN_NOT_EXIST "Column does not exist"
+FIELD_CONFLICT_WITH_TOPIC = 0x03C4  # TSDB_CODE_MND_FIELD_CONFLICT_WITH_TOPIC "Field used by topic"
+VND_COL_ALREADY_EXISTS = 0x0525  # TSDB_CODE_VND_COL_ALREADY_EXISTS "Table column already exists"
+VND_COL_NOT_EXISTS = 0x0526  # TSDB_CODE_VND_COL_NOT_EXISTS "Table column not exists"
+VND_COL_SUBSCRIBED = 0x0527  # TSDB_CODE_VND_COL_SUBSCRIBED "Table column is subscribed"
+INVALID_SCHEMA_VER = 0x061B  # TSDB_CODE_TDB_INVALID_TABLE_SCHEMA_VER "Invalid table schema version"
+INVALID_ALTER_TABLE = 0x2649  # TSDB_CODE_PAR_INVALID_ALTER_TABLE "Invalid alter table statement"
+CANNOT_DROP_PRIMARY_KEY = 0x264A  # TSDB_CODE_PAR_CANNOT_DROP_PRIMARY_KEY
+INVALID_DROP_COL = 0x2651  # TSDB_CODE_PAR_INVALID_DROP_COL "No columns can be dropped"
 
 
 def syntax_error(near: str) -> TDError:

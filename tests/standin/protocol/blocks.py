@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from decimal import Context
 from itertools import accumulate
 from typing import Any
 
@@ -32,7 +33,11 @@ _ENCODERS = {
     td.JSON.code: lambda v: v.encode() if isinstance(v, str) else bytes(v),
     td.VARBINARY.code: bytes,
     td.GEOMETRY.code: bytes,
+    td.BLOB.code: bytes,
 }
+# The length before each variable-width value: u16, but u32 for BLOB (BLOBSTR_HEADER_SIZE).
+_LENGTH_PREFIX = {td.BLOB.code: struct.Struct("<I")}
+_DECIMAL_CONTEXT = Context(prec=80)  # 38 digits scaled exactly (the default context keeps 28)
 _DECODERS = {
     td.VARCHAR.code: lambda b: b.decode("utf-8", "replace"),
     td.NCHAR.code: lambda b: b.decode("utf-32-le"),
@@ -54,23 +59,36 @@ def _fixed_column(td_type: td.TDType, values: Sequence[Any]) -> tuple[bytes, int
     rows = len(values)
     if None in values:
         nulls = [i for i, v in enumerate(values) if v is None]
-        values = [0 if v is None else v for v in values]
+        zero = bytes(td_type.size) if td_type.fmt.endswith("s") else 0
+        values = [zero if v is None else v for v in values]
         bitmap = null_bitmap(rows, nulls)
     else:
         bitmap = bytes((rows + 7) >> 3)
-    data = struct.pack(f"<{rows}{td_type.fmt}", *values)
+    # "16s" (DECIMAL) repeats per value: "3" + "16s" would be one 3-byte string.
+    fmt = td_type.fmt * rows if td_type.fmt.endswith("s") else f"{rows}{td_type.fmt}"
+    data = struct.pack(f"<{fmt}", *values)
     return bytes(bitmap) + data, len(data)
+
+
+def _unscaled(fld: Field, values: Sequence[Any]) -> list[Any]:
+    """DECIMAL values as TDengine stores them: the integer of all digits (value * 10^scale),
+    8 bytes for DECIMAL64, 16 little-endian two's-complement bytes for DECIMAL."""
+    ints = [None if v is None else int(v.scaleb(fld.scale, _DECIMAL_CONTEXT)) for v in values]
+    if fld.type == td.DECIMAL64.code:
+        return ints
+    return [None if i is None else i.to_bytes(16, "little", signed=True) for i in ints]
 
 
 def _variable_column(type_code: int, values: Sequence[Any]) -> tuple[bytes, int]:
     encode = _ENCODERS[type_code]
+    prefix = _LENGTH_PREFIX.get(type_code, _U16)
     present = [v for v in values if v is not None] if None in values else values
     # Market data repeats few distinct strings (tickers, client ids): encode each distinct value
     # once, with its u16 length prefix, and let C-level map/join do the per-cell work.
     entry = {}
     for v in set(present):
         payload = encode(v)
-        entry[v] = _U16.pack(len(payload)) + payload
+        entry[v] = prefix.pack(len(payload)) + payload
     parts = list(map(entry.__getitem__, present))
     starts = list(accumulate(map(len, parts), initial=0))
     if len(present) == len(values):
@@ -93,6 +111,8 @@ def encode_block(fields: Sequence[Field], rows: Sequence[Sequence[Any]]) -> byte
         if td_type.variable:
             body, length = _variable_column(fld.type, values)
         else:
+            if td_type in td.DECIMAL_TYPES:
+                values = _unscaled(fld, values)
             body, length = _fixed_column(td_type, values)
         bodies.append(body)
         lengths.append(length)

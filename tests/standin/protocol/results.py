@@ -52,6 +52,9 @@ class OpenResult:
             "fields_names": [f.name for f in self.fields],
             "fields_types": [f.type for f in self.fields],
             "fields_lengths": [f.length for f in self.fields],
+            # taosAdapter (3.3.6+) sends these for every column; only DECIMALs have non-zero ones.
+            "fields_precisions": [f.precision for f in self.fields],
+            "fields_scales": [f.scale for f in self.fields],
             "precision": td.PRECISION_CODE[self.precision],
             "is_update": False,
             "affected_rows": 0,

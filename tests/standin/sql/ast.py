@@ -118,6 +118,8 @@ class ColumnDef:
     name: str
     type: TDType
     length: int  # declared n of VARCHAR(n)/NCHAR(n)/VARBINARY(n); type size otherwise
+    precision: int = 0  # DECIMAL(precision, scale)
+    scale: int = 0
 
 
 @dataclass
@@ -165,6 +167,18 @@ class DropTable:
 
 
 @dataclass
+class AlterTable:
+    """ALTER TABLE/STABLE t ADD|DROP COLUMN|TAG name [type]: ``column`` is None for a DROP."""
+
+    target: Name
+    stable: bool
+    action: str  # add, drop
+    tag: bool
+    name: str
+    column: ColumnDef | None = None
+
+
+@dataclass
 class InsertTarget:
     """One ``tbl [USING st [(tags)] TAGS (...)] [(cols)] VALUES (...)...`` clause."""
 
@@ -199,6 +213,7 @@ class OrderItem:
 class Select:
     items: list[SelectItem]
     source: Name | Select | None
+    distinct: bool = False
     alias: str | None = None
     where: Expr | None = None
     group_by: list[Expr] = field(default_factory=list)
@@ -238,4 +253,4 @@ class Describe:
 
 
 Statement = (CreateDatabase | DropDatabase | UseDatabase | CreateTable | CreateSubTable | DropTable
-             | Insert | Select | Show | Describe | CreateTopic | DropTopic)
+             | AlterTable | Insert | Select | Show | Describe | CreateTopic | DropTopic)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .. import types as T
 from ..errors import DB_ALREADY_EXIST, TDError, db_not_exist, db_not_specified, table_not_exist
+from . import ast as A
 
 SYSTEM_DATABASES = ("information_schema", "performance_schema")
 
@@ -22,10 +23,18 @@ class Column:
     type: T.TDType
     length: int  # n of VARCHAR(n)/NCHAR(n)/VARBINARY(n); the type size otherwise
     sql: str  # column name inside sqlite
+    precision: int = 0  # DECIMAL(precision, scale); 0 for other types
+    scale: int = 0
 
     @property
     def width(self) -> int:
-        return T.internal_width(self.type, self.length)
+        return T.internal_width(self.type, self.length, self.precision, self.scale)
+
+
+def column_from(definition: A.ColumnDef, sql: str) -> Column:
+    """The catalog's column for a parsed definition, stored under sqlite name ``sql``."""
+    return Column(definition.name, definition.type, definition.length, sql, definition.precision,
+                  definition.scale)
 
 
 @dataclass

@@ -8,8 +8,8 @@ literals BIGINT, string literals VARCHAR(len). Literal values travel as sqlite p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import tzinfo
 from typing import Any
 
@@ -18,9 +18,9 @@ from ..api import Field
 from ..errors import INVALID_FUNCTION, TDError, invalid_column
 from . import ast as A
 from . import window
-from .catalog import Catalog, Table
+from .catalog import Catalog, Column, Table
 from .timeparse import duration_ticks, now_ticks, parse_datetime, today_ticks
-from .values import from_storage_u64
+from .values import from_storage_u64, read_decimal
 
 VERSION = "3.3.6.0"
 NAME_LEN = 64  # TDengine truncates result column names to TSDB_COL_NAME_LEN - 1
@@ -36,6 +36,12 @@ class Typed:
     sql: str
     type: T.TDType
     length: int
+    precision: int = 0  # a DECIMAL's precision and scale
+    scale: int = 0
+
+
+def column_typed(sql: str, column: Column) -> Typed:
+    return Typed(sql, column.type, column.length, column.precision, column.scale)
 
 
 @dataclass
@@ -61,7 +67,8 @@ class Compiled:
 
 
 def make_field(name: str, typed: Typed) -> Field:
-    return Field(name[:NAME_LEN], typed.type.code, typed.length, T.internal_width(typed.type, typed.length))
+    width = T.internal_width(typed.type, typed.length, typed.precision, typed.scale)
+    return Field(name[:NAME_LEN], typed.type.code, typed.length, width, typed.precision, typed.scale)
 
 
 def _quote(text: str) -> str:
@@ -73,7 +80,21 @@ def _converter(td_type: T.TDType) -> Callable[[Any], Any] | None:
         return lambda v: None if v is None else bool(v)
     if td_type is T.UBIGINT:
         return from_storage_u64
+    if td_type in T.DECIMAL_TYPES:
+        return read_decimal
     return None
+
+
+def column_names(node: Any) -> Iterator[str]:
+    """The names of the columns a syntax tree (expression or SELECT) refers to."""
+    if isinstance(node, A.Col):
+        yield node.name
+    elif isinstance(node, list):
+        for item in node:
+            yield from column_names(item)
+    elif is_dataclass(node):
+        for part in fields(node):
+            yield from column_names(getattr(node, part.name))
 
 
 def convert_row(row: tuple[Any, ...], converters: list[tuple[int, Any]]) -> tuple[Any, ...]:
@@ -98,12 +119,12 @@ class SelectCompiler:
 
     # ------------------------------------------------------------ sources
 
-    def table_scope(self, table: Table, alias: str | None) -> Scope:
+    def table_scope(self, table: Table, alias: str | None, tags_only: bool = False) -> Scope:
         scope = Scope(precision=self.catalog.database(table.db).precision)
         scope.names = {table.name, alias} if alias else {table.name}
         scope.from_sql = f'"{table.store}" AS d'
         for column in table.columns:
-            self._add(scope, column.name, Typed(f"d.{column.sql}", column.type, column.length), star=True)
+            self._add(scope, column.name, column_typed(f"d.{column.sql}", column), star=True)
         scope.ts = f"d.{table.ts.sql}"
         self._add(scope, "_rowts", Typed(scope.ts, T.TIMESTAMP, 8))
         self._add(scope, "_c0", Typed(scope.ts, T.TIMESTAMP, 8))
@@ -114,11 +135,12 @@ class SelectCompiler:
         # the data table's (_tid, ts) key, with no tag lookup per row. CROSS JOIN fixes that order.
         scope.from_sql = f'"{table.tag_store}" AS g CROSS JOIN "{table.store}" AS d ON g._tid = d._tid'
         for tag in table.tags:
-            typed = Typed(f"g.{tag.sql}", tag.type, tag.length)
-            self._add(scope, tag.name, typed, star=table.kind == "super")
+            self._add(scope, tag.name, column_typed(f"g.{tag.sql}", tag), star=table.kind == "super")
         self._add(scope, "tbname", Typed("g._tbname", T.VARCHAR, 192))
         if table.kind == "child":
-            scope.where.append(f"d._tid = {int(table.tid or 0)}")
+            scope.where.append(f"g._tid = {int(table.tid or 0)}")
+        if tags_only:  # TDengine's tag scan: one row per subtable, rows or not
+            scope.from_sql = f'"{table.tag_store}" AS g'
         return scope
 
     def subquery_scope(self, inner: Compiled, alias: str | None) -> Scope:
@@ -126,7 +148,7 @@ class SelectCompiler:
         scope.names = {alias} if alias else set()
         scope.from_sql = f"({inner.sql}) AS s"
         for i, fld in enumerate(inner.fields):
-            typed = Typed(f"s.c{i}", T.BY_CODE[fld.type], fld.length)
+            typed = Typed(f"s.c{i}", T.BY_CODE[fld.type], fld.length, fld.precision, fld.scale)
             self._add(scope, fld.name, typed, star=True)
             if i == 0 and typed.type is T.TIMESTAMP:
                 scope.ts = typed.sql
@@ -144,7 +166,7 @@ class SelectCompiler:
         if isinstance(stmt.source, A.Select):
             return self.subquery_scope(self.compile(stmt.source), stmt.alias)
         table = self.catalog.table(stmt.source.db or self.db, stmt.source.name)
-        scope = self.table_scope(table, stmt.alias)
+        scope = self.table_scope(table, stmt.alias, _reads_tags_only(stmt, table))
         if table.kind == "super" and _ordered_by_time(stmt, scope):
             # Rows outside, in the timestamp index's order: a LIMIT then stops early instead of
             # sorting every row of every subtable (the history's scrolled grid).
@@ -166,7 +188,7 @@ class SelectCompiler:
             name = item.alias or (item.expr.name if isinstance(item.expr, A.Col) else item.text)
             outputs.append((name, typed))
         select_sql = ", ".join(f"{typed.sql} AS c{i}" for i, (_, typed) in enumerate(outputs))
-        sql = f"SELECT {select_sql}"
+        sql = f"SELECT {'DISTINCT ' if stmt.distinct else ''}{select_sql}"
         if scope.from_sql:
             sql += f" FROM {scope.from_sql}"
         where = list(scope.where)
@@ -219,6 +241,15 @@ class SelectCompiler:
             if expr.name in aliases:
                 return f"c{aliases.index(expr.name)}{direction}"
         return ex.compile(expr).sql + direction
+
+
+def _reads_tags_only(stmt: A.Select, table: Table) -> bool:
+    """SELECT DISTINCT of tags and tbname only (as ``SELECT DISTINCT tbname FROM st``): TDengine
+    answers from the tags, so subtables without rows count too."""
+    if not stmt.distinct or table.kind == "normal" or any(item.expr is None for item in stmt.items):
+        return False
+    tags = {tag.name for tag in table.tags} | {"tbname"}
+    return set(column_names([stmt.items, stmt.where, stmt.order_by])) <= tags
 
 
 def _ordered_by_time(stmt: A.Select, scope: Scope) -> bool:
@@ -357,9 +388,9 @@ class ExprCompiler:
         if name in ("abs", "lower", "upper", "length", "char_length") and len(node.args) == 1:
             arg = self.compile(node.args[0])
             if name == "abs":
-                return Typed(f"ABS({arg.sql})", arg.type, arg.length)
+                return replace(arg, sql=f"ABS({arg.sql})")
             if name in ("lower", "upper"):
-                return Typed(f"{name.upper()}({arg.sql})", arg.type, arg.length)
+                return replace(arg, sql=f"{name.upper()}({arg.sql})")
             size = "LENGTH(CAST({0} AS BLOB))" if name == "length" else "LENGTH({0})"
             return Typed(size.format(arg.sql), T.BIGINT, 8)
         raise TDError(INVALID_FUNCTION, "Invalid function name")
@@ -385,6 +416,6 @@ class ExprCompiler:
         if name == "spread":
             return Typed(f"CAST(MAX({arg.sql}) - MIN({arg.sql}) AS REAL)", T.DOUBLE, 8)
         if name in ("min", "max"):
-            return Typed(f"{name.upper()}({arg.sql})", arg.type, arg.length)
+            return replace(arg, sql=f"{name.upper()}({arg.sql})")
         ts = self.scope.ts or "NULL"
-        return Typed(f"td_{name}({ts}, {arg.sql})", arg.type, arg.length)
+        return replace(arg, sql=f"td_{name}({ts}, {arg.sql})")

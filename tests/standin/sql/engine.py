@@ -32,13 +32,14 @@ from ..errors import (
 )
 from . import ast as A
 from . import show
-from .catalog import Catalog, Column, Database, Table
+from .alter import alter_table
+from .catalog import Catalog, Column, Database, Table, column_from
 from .compile import VERSION, SelectCompiler, convert_row
 from .parser import parse
 from .store import Store
 from .timeparse import now_ticks
 from .topic_rows import TopicRows
-from .topics import INVALID_TOPIC_QUERY, TOPIC_MUST_BE_DELETED, Subscriptions
+from .topics import INVALID_TOPIC_QUERY, PAR_INVALID_TOPIC_QUERY, TOPIC_MUST_BE_DELETED, Subscriptions
 from .values import LiteralContext
 
 
@@ -99,6 +100,8 @@ class Engine:
             self.create_sub_table(session, stmt, sql)
         elif isinstance(stmt, A.DropTable):
             self.drop_table(session, stmt)
+        elif isinstance(stmt, A.AlterTable):
+            alter_table(self, session, stmt)
         elif isinstance(stmt, A.CreateTopic):
             self.create_topic(session, stmt)
         elif isinstance(stmt, A.DropTopic):
@@ -106,13 +109,23 @@ class Engine:
             self.topic_rows.forget(stmt.name)
 
     def create_topic(self, session: Session, stmt: A.CreateTopic) -> None:
-        """Checked as TDengine checks it: the source table and every column must exist."""
+        """Checked as TDengine checks it: the source table and every column must exist. ``*`` is
+        expanded now: TDengine keeps the translated query, so a topic's columns are those of
+        its creation (an added column does not join it, a selected one cannot be dropped)."""
         source = stmt.query.source
         if not isinstance(source, A.Name):
             raise TDError(INVALID_TOPIC_QUERY, "Topic with invalid query")
+        if stmt.query.distinct:  # the parser's checkCreateTopic
+            raise TDError(PAR_INVALID_TOPIC_QUERY, "Invalid topic query")
         db = source.db or session.db
-        SelectCompiler(self.catalog, db, session.tz).compile(stmt.query)
+        compiler = SelectCompiler(self.catalog, db, session.tz)
+        compiler.compile(stmt.query)
         assert db is not None  # compile() raised DB_NOT_SPECIFIED otherwise
+        star = [A.SelectItem(A.Col(name), None, name) for name, _ in compiler.scope_for(stmt.query).star]
+        items: list[A.SelectItem] = []
+        for item in stmt.query.items:
+            items.extend(star if item.expr is None else [item])
+        stmt.query.items = items
         self.tmq.create_topic(stmt, db)
 
     # ------------------------------------------------------------ queries
@@ -172,8 +185,8 @@ class Engine:
                 raise TDError(STB_ALREADY_EXIST, "STable already exists")
             raise TDError(TABLE_ALREADY_EXIST, "Table already exists")
         _check_definitions(stmt.columns, stmt.tags or [])
-        columns = [Column(c.name, c.type, c.length, f"c{i}") for i, c in enumerate(stmt.columns)]
-        tags = [Column(c.name, c.type, c.length, f"g{i}") for i, c in enumerate(stmt.tags or [])]
+        columns = [column_from(c, f"c{i}") for i, c in enumerate(stmt.columns)]
+        tags = [column_from(c, f"g{i}") for i, c in enumerate(stmt.tags or [])]
         kind = "normal" if stmt.tags is None else "super"
         table = Table(database.name, stmt.target.name, kind, columns, tags, self.catalog.new_store_name("t"))
         if kind == "super":

@@ -19,7 +19,7 @@ _TYPES = {
     "bool": T.BOOL, "tinyint": T.TINYINT, "smallint": T.SMALLINT, "int": T.INT, "integer": T.INT,
     "bigint": T.BIGINT, "float": T.FLOAT, "double": T.DOUBLE, "timestamp": T.TIMESTAMP,
     "binary": T.VARCHAR, "varchar": T.VARCHAR, "nchar": T.NCHAR, "varbinary": T.VARBINARY,
-    "json": T.JSON, "geometry": T.GEOMETRY,
+    "json": T.JSON, "geometry": T.GEOMETRY, "blob": T.BLOB, "decimal": T.DECIMAL,
 }
 _UNSIGNED = {T.TINYINT: T.UTINYINT, T.SMALLINT: T.USMALLINT, T.INT: T.UINT, T.BIGINT: T.UBIGINT}
 _SIZED = (T.VARCHAR, T.NCHAR, T.VARBINARY, T.GEOMETRY)
@@ -120,6 +120,8 @@ class Parser:
             stmt = self.create()
         elif tok.is_kw("drop"):
             stmt = self.drop()
+        elif tok.is_kw("alter"):
+            stmt = self.alter()
         elif tok.is_kw("use"):
             self.next()
             stmt = A.UseDatabase(self.ident())
@@ -201,7 +203,7 @@ class Parser:
         columns = self.paren_list(self.column_def)
         tags = None
         if self.accept_kw("tags"):
-            tags = self.paren_list(self.column_def)
+            tags = self.paren_list(self.tag_def)
         elif stable:
             raise self.error()
         self.table_options()
@@ -225,16 +227,27 @@ class Parser:
                 self.option_value()
 
     def column_def(self) -> A.ColumnDef:
-        name = self.ident()
-        td_type, length = self.type_spec()
+        column = self.type_spec(self.ident())
+        self.column_options()
+        return column
+
+    def tag_def(self) -> A.ColumnDef:
+        """A tag is defined as a column, but DECIMAL is a column type only (TDengine 3.3.6)."""
+        type_token = self.toks[self.i + 1]
+        column = self.column_def()
+        if column.type in T.DECIMAL_TYPES:
+            raise self.error(type_token)
+        return column
+
+    def column_options(self) -> None:
+        """ENCODE/COMPRESS/LEVEL/COMMENT 'x' and PRIMARY KEY after a column's type: ignored."""
         while self.tok.is_kw("encode", "compress", "level", "comment", "primary", "key"):
             word = self.next()
             if not word.is_kw("primary", "key"):
                 self.option_value()
-        return A.ColumnDef(name, td_type, length)
 
-    def type_spec(self) -> tuple[T.TDType, int]:
-        """A type as in CREATE TABLE or CAST: INT [UNSIGNED], VARCHAR(n), NCHAR(n), ..."""
+    def type_spec(self, name: str = "") -> A.ColumnDef:
+        """A type as in CREATE TABLE or CAST: INT [UNSIGNED], VARCHAR(n), NCHAR(n), DECIMAL(p[, s]), ..."""
         tok = self.tok
         type_name = self.ident()
         if tok.quoted or type_name not in _TYPES:
@@ -242,6 +255,8 @@ class Parser:
         td_type = _TYPES[type_name]
         if td_type in _UNSIGNED and self.accept_kw("unsigned"):
             td_type = _UNSIGNED[td_type]
+        if td_type is T.DECIMAL:
+            return self.decimal_spec(name, tok)
         length = td_type.size
         if td_type in _SIZED:
             self.expect_op("(")
@@ -249,7 +264,21 @@ class Parser:
             self.expect_op(")")
         elif td_type is T.JSON:
             length = 4095
-        return td_type, length
+        elif td_type is T.BLOB:
+            length = T.BLOB_MAX_LEN
+        return A.ColumnDef(name, td_type, length)
+
+    def decimal_spec(self, name: str, tok: Token) -> A.ColumnDef:
+        """DECIMAL(p[, s]): 1 <= p <= 38, 0 <= s <= p; 64 bits up to 18 digits, 128 above."""
+        self.expect_op("(")
+        precision, scale = self.int_value(), 0
+        if self.accept_op(","):
+            scale = self.int_value()
+        self.expect_op(")")
+        if not (1 <= precision <= T.DECIMAL_MAX_PRECISION and 0 <= scale <= precision):
+            raise self.error(tok)
+        td_type = T.decimal_type(precision)
+        return A.ColumnDef(name, td_type, td_type.size, precision, scale)
 
     def drop(self) -> A.Statement:
         self.expect_kw("drop")
@@ -263,6 +292,18 @@ class Parser:
         stable = bool(self.expect_kw("table", "stable").value == "stable")
         if_exists = self.if_exists()
         return A.DropTable(self.name(), if_exists, stable)
+
+    def alter(self) -> A.AlterTable:
+        """ALTER TABLE|STABLE t ADD COLUMN|TAG name type, or DROP COLUMN|TAG name."""
+        self.expect_kw("alter")
+        stable = self.expect_kw("table", "stable").value == "stable"
+        target = self.name()
+        action = str(self.expect_kw("add", "drop").value)
+        tag = self.expect_kw("column", "tag").value == "tag"
+        if action == "drop":
+            return A.AlterTable(target, stable, action, tag, self.ident())
+        column = self.tag_def() if tag else self.column_def()
+        return A.AlterTable(target, stable, action, tag, column.name, column)
 
     def show(self) -> A.Show:
         self.expect_kw("show")
@@ -321,10 +362,11 @@ class Parser:
 
     def select(self) -> A.Select:
         self.expect_kw("select")
+        distinct = self.accept_kw("distinct")
         items = [self.select_item()]
         while self.accept_op(","):
             items.append(self.select_item())
-        stmt = A.Select(items, None)
+        stmt = A.Select(items, None, distinct)
         if self.accept_kw("from"):
             self.from_clause(stmt)
         if self.accept_kw("where"):
@@ -512,9 +554,9 @@ class Parser:
         if name == "cast":
             operand = self.expr()
             self.expect_kw("as")
-            td_type, length = self.type_spec()
+            target = self.type_spec()
             self.expect_op(")")
-            return A.Cast(operand, td_type, length, pos=tok.pos)
+            return A.Cast(operand, target.type, target.length, pos=tok.pos)
         if self.accept_op("*"):
             self.expect_op(")")
             return A.Func(name, [], star=True, pos=tok.pos)

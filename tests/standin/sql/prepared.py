@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from .. import types as T
 from ..api import BoundColumn, BoundTable, ResultSet, Session, StmtField
-from ..errors import ADAPTER_ERROR, ILLEGAL_COLUMN_COUNT, TDError, stmt_error, table_not_exist
+from ..errors import (
+    ADAPTER_ERROR,
+    ILLEGAL_COLUMN_COUNT,
+    INVALID_SCHEMA_VER,
+    TDError,
+    stmt_error,
+    table_not_exist,
+)
 from . import ast as A
 from .catalog import Column, Table
 from .parser import parse
@@ -102,6 +109,7 @@ class PreparedInsert:
 
     def _insert_one(self, bound: BoundTable, mode: str) -> int:
         table = self._table(bound, mode)
+        self._check_schema(table)
         columns = self.columns if self.columns is not None else table.columns
         if len(bound.columns) != len(columns):
             if mode == "v1":
@@ -113,6 +121,13 @@ class PreparedInsert:
         if None in converted[columns.index(table.ts)]:
             raise stmt_error("primary timestamp should not be NULL")
         return self.engine.store.write(table, columns, list(zip(*converted)))
+
+    def _check_schema(self, table: Table) -> None:
+        """A statement prepared before an ALTER TABLE keeps working while its columns and tags
+        exist (an added one is left NULL); once one was dropped its binds no longer fit."""
+        tags = (self.stable or table).tags
+        if any(c not in table.columns for c in self.columns or []) or any(t not in tags for t in self.tags):
+            raise TDError(INVALID_SCHEMA_VER, "Invalid table schema version")
 
     def _table(self, bound: BoundTable, mode: str) -> Table:
         name = _table_name(bound.tbname) if bound.tbname else self.target.table

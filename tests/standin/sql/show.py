@@ -54,13 +54,22 @@ def show_tables(catalog: Catalog, db: str | None, stables: bool) -> ResultSet:
     return ResultSet([field], [(n,) for n in names])
 
 
+def _describe_type(column: Column) -> str:
+    """DESCRIBE's type: the bare name (``INT UNSIGNED``, ``VARCHAR``), ``DECIMAL(p, s)`` for a
+    decimal (command.c's setDescResultIntoDataBlock prints "%s(%hhu, %hhu)")."""
+    if column.type in T.DECIMAL_TYPES:
+        return f"DECIMAL({column.precision}, {column.scale})"
+    return column.type.name
+
+
 def _describe_row(column: Column, tag: bool) -> tuple[Any, ...]:
     if tag:
         encode = compress = level = "disabled"
     else:
         compress, level = "lz4", "medium"
-        encode = "disabled" if column.type.variable else _DEFAULT_ENCODE.get(column.type.code, "simple8b")
-    return (column.name, column.type.name, column.length, "TAG" if tag else "", encode, compress, level)
+        plain = column.type.variable or column.type in T.DECIMAL_TYPES
+        encode = "disabled" if plain else _DEFAULT_ENCODE.get(column.type.code, "simple8b")
+    return (column.name, _describe_type(column), column.length, "TAG" if tag else "", encode, compress, level)
 
 
 def describe(table: Table) -> ResultSet:
@@ -72,7 +81,7 @@ def describe(table: Table) -> ResultSet:
 def _type_text(column: Column) -> str:
     if column.type in (T.VARCHAR, T.NCHAR, T.VARBINARY, T.GEOMETRY):
         return f"{column.type.name}({column.length})"
-    return column.type.name
+    return _describe_type(column)
 
 
 def _defs(columns: list[Column]) -> str:

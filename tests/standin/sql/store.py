@@ -21,7 +21,8 @@ Listener = Callable[[Table, list[Column], Sequence[tuple[Any, ...]]], None]
 Convert = Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]  # applied to each chunk of rows
 
 _AFFINITY = {T.FLOAT.code: "REAL", T.DOUBLE.code: "REAL", T.VARCHAR.code: "TEXT", T.NCHAR.code: "TEXT",
-             T.JSON.code: "TEXT", T.VARBINARY.code: "BLOB", T.GEOMETRY.code: "BLOB"}
+             T.JSON.code: "TEXT", T.VARBINARY.code: "BLOB", T.GEOMETRY.code: "BLOB", T.BLOB.code: "BLOB",
+             T.DECIMAL.code: "TEXT", T.DECIMAL64.code: "TEXT"}  # DECIMAL as its text (see values.py)
 
 
 def affinity(column: Column) -> str:
@@ -106,6 +107,13 @@ class Store:
         marks = ", ".join("?" for _ in tags)
         self.conn.execute(f'INSERT INTO "{child.tag_store}" (_tid, _tbname, {names}) VALUES (?, ?, {marks})',
                           (child.tid, child.name, *tag_values))
+
+    def add_column(self, table: Table, column: Column, tag: bool) -> None:
+        """A new column (or tag) of a normal/super table: sqlite gives existing rows NULL, as
+        TDengine reads them. Dropped columns stay in sqlite unnamed by the catalog (README)."""
+        self._settle_streams()
+        target = table.tag_store if tag else table.store
+        self.conn.execute(f'ALTER TABLE "{target}" ADD COLUMN {column.sql} {affinity(column)}')
 
     def drop(self, table: Table) -> None:
         self._settle_streams()

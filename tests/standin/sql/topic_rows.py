@@ -7,11 +7,12 @@ through the tag table, WHERE), with no second evaluator to keep in step with the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..api import ResultSet
-from .catalog import Catalog, Table
+from .catalog import Catalog, Column, Table
 from .compile import Compiled, SelectCompiler, convert_row
 from .store import Store
 from .topics import Topic
@@ -23,17 +24,23 @@ class TopicRows:
         self.store = store
         self._compiled: dict[tuple[str, str], tuple[Compiled, str]] = {}
 
-    def __call__(self, topic: Topic, table: Table, rows: list[tuple[Any, ...]]) -> ResultSet:
+    def __call__(self, topic: Topic, table: Table, columns: Sequence[Column],
+                 rows: list[tuple[Any, ...]]) -> ResultSet:
         compiled, sql = self._compile(topic, table.store)
         scratch = _scratch(table.store)
         conn = self.store.conn
-        values = [(table.tid, *row) for row in rows] if table.kind == "child" else rows
-        marks = ", ".join("?" * len(values[0]))
+        # Columns by name: an entry written before an ALTER TABLE has the columns of its time.
+        names = [c.sql for c in columns]
+        values = rows
+        if table.kind == "child":
+            names.insert(0, "_tid")
+            values = [(table.tid, *row) for row in rows]
+        insert = f"INSERT INTO {scratch} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         # One transaction: in autocommit mode every scratch row would be a transaction of its own
         # (the topic's read cost about 8 µs a row that way, 5 times the store's own insert).
         with conn:
             conn.execute("BEGIN")
-            conn.executemany(f"INSERT INTO {scratch} VALUES ({marks})", values)
+            conn.executemany(insert, values)
             result = conn.execute(sql, compiled.params).fetchall()
             conn.execute(f"DELETE FROM {scratch}")
         converters = [(i, c) for i, c in enumerate(compiled.converters) if c is not None]
@@ -55,6 +62,12 @@ class TopicRows:
     def forget(self, topic: str) -> None:
         for key in [k for k in self._compiled if k[0] == topic]:
             del self._compiled[key]
+
+    def forget_store(self, store: str) -> None:
+        """After an ALTER TABLE: compile again, over a scratch table with the new columns."""
+        for key in [k for k in self._compiled if k[1] == store]:
+            del self._compiled[key]
+        self.store.conn.execute(f"DROP TABLE IF EXISTS {_scratch(store)}")
 
 
 def _scratch(store: str) -> str:

@@ -35,6 +35,7 @@ TOPIC_ALREADY_EXIST = 0x03E0  # TSDB_CODE_MND_TOPIC_ALREADY_EXIST "Topic already
 TOPIC_NOT_EXIST = 0x03E1  # TSDB_CODE_MND_TOPIC_NOT_EXIST "Topic not exist"
 TOPIC_SUBSCRIBED = 0x03EB  # TSDB_CODE_MND_TOPIC_SUBSCRIBED "Topic subscribed cannot be dropped"
 INVALID_TOPIC_QUERY = 0x03E4  # TSDB_CODE_MND_INVALID_TOPIC_QUERY "Topic with invalid query"
+PAR_INVALID_TOPIC_QUERY = 0x2639  # TSDB_CODE_PAR_INVALID_TOPIC_QUERY "Invalid topic query" (DISTINCT)
 TOPIC_MUST_BE_DELETED = 0x03ED  # TSDB_CODE_MND_TOPIC_MUST_BE_DELETED "Topic must be dropped first"
 # taosAdapter leaves an empty group.id unset, so tmq_consumer_new fails ("group is empty") and the
 # adapter answers 0xFFFF; TDengine's tmq_conf_set refuses a group.id holding ':' (newer versions).
@@ -46,10 +47,12 @@ TMQ_VERSION_OUT_OF_RANGE = 0x4007  # TSDB_CODE_TMQ_VERSION_OUT_OF_RANGE "Offset 
 
 @dataclass
 class Entry:
-    """One write request to one table: rows in the table's full column order (None = not written)."""
+    """One write request to one table: rows in the order of ``columns``, the table's columns when
+    it was written (None = not written); the schema may change later (ALTER TABLE)."""
 
     version: int
     table: Table
+    columns: tuple[Column, ...]
     rows: list[tuple[Any, ...]]
 
 
@@ -88,7 +91,8 @@ class Consumer:
     turn: int = 0  # round-robin over the assigned (topic, vgroup) pairs
 
 
-Evaluate = Callable[[Topic, Table, list[tuple[Any, ...]]], ResultSet]  # the topic's rows of an entry
+# The topic's rows of one entry: (topic, table, the entry's columns, its rows).
+Evaluate = Callable[[Topic, Table, Sequence[Column], list[tuple[Any, ...]]], ResultSet]
 
 
 class Subscriptions:
@@ -125,7 +129,7 @@ class Subscriptions:
             where = [columns.index(c) if c in columns else None for c in table.columns]
             full = [tuple(None if i is None else row[i] for i in where) for row in rows]
         vgroup = self.vgroup_of(table)
-        vgroup.entries.append(Entry(vgroup.end, table, full))
+        vgroup.entries.append(Entry(vgroup.end, table, tuple(table.columns), full))
         vgroup.rows += len(full)
         while vgroup.rows > WAL_RETENTION_ROWS and len(vgroup.entries) > 1:
             vgroup.rows -= len(vgroup.entries.pop(0).rows)
@@ -227,7 +231,7 @@ class Subscriptions:
             position = entry.version + 1
             if not self._feeds(topic, entry.table):
                 continue
-            result = self.evaluate(topic, entry.table, entry.rows)
+            result = self.evaluate(topic, entry.table, entry.columns, entry.rows)
             if result.rows:
                 blocks.append((entry.table.name, result))
                 rows += len(result.rows)
@@ -242,6 +246,18 @@ class Subscriptions:
         name = source.name
         return table.db == (source.db or topic.db) and (
             table.name == name or (table.stable is not None and table.stable.name == name))
+
+    def topics_reading(self, table: Table) -> list[Topic]:
+        """The topics whose query reads ``table``: over it, or (for a supertable) over one of its
+        subtables, as mndStb.c's topic check counts a topic over a child of the supertable."""
+        found = []
+        for topic in self.topics.values():
+            source = topic.query.source
+            assert isinstance(source, A.Name)
+            target = self.catalog.find(source.db or topic.db, source.name)
+            if target is not None and (target is table or target.stable is table):
+                found.append(topic)
+        return found
 
     def _vgroup(self, db: str, vgroup_id: int) -> Vgroup:
         for vgroup in self.vgroups(db):

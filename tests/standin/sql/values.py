@@ -12,6 +12,7 @@ import struct
 from array import array
 from collections.abc import Callable
 from datetime import tzinfo
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from .. import types as T
@@ -23,6 +24,7 @@ from .timeparse import duration_ticks, parse_datetime
 U64 = 2**64
 I64_MAX = 2**63 - 1
 FLOAT_MAX = 3.4028234663852886e38
+_DECIMAL_CONTEXT = Context(prec=80)  # room for 38 digits (the default context keeps 28)
 _INT_NAMES = {
     T.TINYINT.code: "tinyint", T.SMALLINT.code: "smallint", T.INT.code: "int", T.BIGINT.code: "bigint",
     T.UTINYINT.code: "unsigned tinyint", T.USMALLINT.code: "unsigned smallint",
@@ -110,7 +112,29 @@ def coerce(column: Column, value: Any, kind: str) -> Any:
         if kind != "int":
             raise _Invalid("invalid timestamp")
         return int(value)
+    if column.type in T.DECIMAL_TYPES:
+        return _decimal(column, value, kind)
     return _text(column, value, kind)
+
+
+def _decimal(column: Column, value: Any, kind: str) -> str:
+    """Rounded half up to the column's scale and stored as text (sqlite has no 128-bit integer);
+    at most precision - scale digits before the point. Rounding and messages are the stand-in's
+    (README: not checked against TDengine)."""
+    try:
+        number = Decimal(str(value) if kind != "bool" else int(bool(value)))
+        if not number.is_finite():
+            raise InvalidOperation
+        rounded = number.quantize(Decimal(1).scaleb(-column.scale), ROUND_HALF_UP, _DECIMAL_CONTEXT)
+    except (InvalidOperation, ValueError):
+        raise _Invalid("invalid decimal data") from None
+    if rounded and rounded.adjusted() >= column.precision - column.scale:
+        raise _Invalid("decimal data overflow")
+    return str(rounded)
+
+
+def read_decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
 
 
 def _integer(column: Column, value: Any, kind: str) -> int:
@@ -156,7 +180,7 @@ def _text(column: Column, value: Any, kind: str) -> Any:
     elif kind in ("int", "float"):
         value = str(value)
     code = column.type.code
-    if code in (T.VARBINARY.code, T.GEOMETRY.code):
+    if code in (T.VARBINARY.code, T.GEOMETRY.code, T.BLOB.code):
         data = value if isinstance(value, bytes) else _varbinary(str(value))
         if len(data) > column.length:
             raise value_too_long(column.name)

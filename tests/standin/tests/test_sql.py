@@ -324,6 +324,26 @@ def test_select_without_from(conn, db_name):
     assert abs((now - datetime.now(UTC)).total_seconds()) < 5
 
 
+def test_select_distinct_columns(nums):
+    """SELECT DISTINCT col[, col]: one row per distinct combination (NULL is a value), ordered
+    here by ORDER BY; the result column keeps the column's name."""
+    assert fetch(nums, "SELECT DISTINCT g FROM t ORDER BY g") == [("a",), ("b",)]
+    nums.execute(f"INSERT INTO t VALUES ({T0 + 10}, 1, 'a', 9)")
+    assert fetch(nums, "SELECT DISTINCT g, v FROM t WHERE v < 3 ORDER BY g, v") == [("a", 1), ("b", 2)]
+    assert len(fetch(nums, "SELECT DISTINCT f FROM t")) == 8  # seven values and NULL
+    assert describe(nums, "SELECT DISTINCT g FROM t")[0][0] == "g"
+
+
+def test_distinct_tbname_and_tags_of_a_supertable(quotes):
+    """SELECT DISTINCT tbname / tags FROM a supertable lists every subtable, also one without
+    rows (TDengine answers it from the tags); a WHERE on tags filters them."""
+    quotes.execute("CREATE TABLE s_none USING q TAGS ('NONE', 3)")
+    assert sorted(fetch(quotes, "SELECT DISTINCT tbname FROM q")) == [("s_aapl",), ("s_msft",), ("s_none",)]
+    assert fetch(quotes, "SELECT DISTINCT ex FROM q ORDER BY ex") == [(1,), (2,), (3,)]
+    assert fetch(quotes, "SELECT DISTINCT sym FROM q WHERE ex > 1 ORDER BY sym") == [("MSFT",), ("NONE",)]
+    assert fetch(quotes, "SELECT DISTINCT sym FROM q WHERE px > 11 ORDER BY sym") == [("AAPL",), ("MSFT",)]
+
+
 def test_count_over_subquery(nums):
     """SELECT COUNT(*) FROM (subquery) counts the subquery's rows."""
     assert fetch(nums, "SELECT COUNT(*) FROM (SELECT v FROM t WHERE v > 2)") == [(4,)]
