@@ -1,8 +1,12 @@
-"""Simulated real-time ingestion: random trades written into TDengine in batches.
+"""Simulated real-time ingestion: random trades (or smart-meter readings) written into TDengine
+in batches.
 
 Every PRODUCER_INTERVAL seconds one batch is inserted with a WebSocket prepared statement.
-Each row gets its own microsecond timestamp, so none overwrites another. Ctrl-C stops after
-the current batch; the last line says how many rows were written.
+Each row gets its own timestamp in its subtable, so none overwrites another. PRODUCER_DATASET
+picks the data: `trades` (the demo's, in a microsecond database) or `meters` (taosBenchmark's
+IoT table, PRODUCER_DEVICES subtables d0, d1, ...; it also writes into a millisecond database
+such as taosBenchmark's `test`). Ctrl-C stops after the current batch; the last line says how
+many rows were written.
 """
 
 from __future__ import annotations
@@ -14,18 +18,31 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import taosws
 
 from tdpersp.core import config
+from tdpersp.core.dataset import Dataset
+from tdpersp.core.meters import Meters
 from tdpersp.core.tdconn import TaosConfig, connect, error_text
-from tdpersp.core.trades import MonotonicClock, make_batch
-from tdpersp.core.writer import ResilientWriter, SchemaError, TradeWriter, ensure_schema
+from tdpersp.core.trades import TRADES
+from tdpersp.core.writer import BatchWriter, ResilientWriter, SchemaError, ensure_schema
 
 log = logging.getLogger("producer")
 
+
+class DatasetKind(StrEnum):
+    TRADES = "trades"
+    METERS = "meters"
+
+
 SETTINGS = (
     *config.TAOS_SETTINGS,
+    config.Setting("PRODUCER_DATASET", "trades", "the data: trades, or meters (taosBenchmark's IoT table)",
+                   config.choice(DatasetKind)),
+    config.Setting("PRODUCER_DEVICES", "10", "subtables (devices d0, d1, ...) of the meters dataset",
+                   config.positive_int),
     config.Setting("PRODUCER_BATCH_SIZE", "250", "rows per batch", config.positive_int),
     config.Setting("PRODUCER_INTERVAL", "0.25", "seconds between batches", config.positive_float),
     config.Setting("PRODUCER_RATE", "", "rows per second (overrides the batch size)",
@@ -67,9 +84,12 @@ class Stopper:
         self.requested = True
 
 
-def run(writer: ResilientWriter, plan: Plan, rng: random.Random, stopper: Stopper) -> int:
+def run(writer: ResilientWriter, dataset: Dataset, plan: Plan, rng: random.Random, stopper: Stopper) -> int:
     """Write batches on schedule until the count, the duration or a signal says stop."""
-    clock, written, batch_index = MonotonicClock(), 0, 0
+    precision = writer.precision()  # the rows are stamped in it: connect (or wait) first
+    make_batch = dataset.maker(precision, rng)
+    warn_if_too_fast(dataset, precision, plan.rows_per_second)
+    written, batch_index = 0, 0
     start = last_log = time.monotonic()
     logged_rows = 0
     while not stopper.requested:
@@ -77,7 +97,7 @@ def run(writer: ResilientWriter, plan: Plan, rng: random.Random, stopper: Stoppe
         if plan.count is not None:
             size = min(size, plan.count - written)
         if size > 0:
-            written += writer.write(make_batch(size, clock, rng))
+            written += writer.write(make_batch(size))
         batch_index += 1
         now = time.monotonic()
         if now - last_log >= plan.log_every:
@@ -95,14 +115,26 @@ def _finished(plan: Plan, written: int, elapsed: float) -> bool:
     return plan.duration is not None and elapsed + plan.interval > plan.duration
 
 
-def open_writer(cfg: TaosConfig) -> TradeWriter:
+def warn_if_too_fast(dataset: Dataset, precision: str, rows_per_second: float) -> None:
+    limit = dataset.max_rows_per_second(precision)
+    if rows_per_second > limit:
+        log.warning("%.0f rows/s is more than the %.0f a '%s' database can stamp in real time for the "
+                    "%s dataset: timestamps stay unique but run ahead of the clock", rows_per_second,
+                    limit, precision, dataset.name)
+
+
+def make_dataset(kind: DatasetKind, devices: int) -> Dataset:
+    return Meters(devices) if kind == DatasetKind.METERS else TRADES
+
+
+def open_writer(cfg: TaosConfig, dataset: Dataset) -> BatchWriter:
     """Connect, create what is missing (also after TDengine lost it), prepare the INSERT."""
     admin = connect(cfg, use_database=False)  # the database may not exist yet
     try:
-        ensure_schema(admin, cfg)
+        precision = ensure_schema(admin, cfg, dataset)
     finally:
         admin.close()
-    return TradeWriter(connect(cfg), cfg)
+    return BatchWriter(connect(cfg), cfg, dataset, precision)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,13 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration=values.producer_duration,
         log_every=values.producer_log_every,
     )
+    dataset = make_dataset(values.producer_dataset, values.producer_devices)
     stopper = Stopper()
     started = time.monotonic()
     try:
-        writer = ResilientWriter(lambda: open_writer(cfg), lambda: stopper.requested)
-        log.info("writing %.0f rows/s to %s.%s at %s", plan.rows_per_second, cfg.database, cfg.table,
-                 cfg.describe())
-        written = run(writer, plan, random.Random(values.producer_seed), stopper)
+        writer = ResilientWriter(lambda: open_writer(cfg, dataset), lambda: stopper.requested)
+        log.info("writing %.0f rows/s to %s.%s (%s) at %s", plan.rows_per_second, cfg.database, cfg.table,
+                 dataset.name, cfg.describe())
+        written = run(writer, dataset, plan, random.Random(values.producer_seed), stopper)
     except (taosws.Error, SchemaError) as err:
         log.error("TDengine at %s: %s", cfg.describe(), error_text(err))
         return 1

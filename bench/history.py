@@ -36,7 +36,7 @@ import perspective
 from tdpersp.core import trades
 from tdpersp.core.tdconn import LazyConnection, TaosConfig, connect
 from tdpersp.core.tdsql import TICKS_PER_MS
-from tdpersp.core.writer import TradeWriter, ensure_schema
+from tdpersp.core.writer import BatchWriter, ensure_schema
 from tdpersp.history import process as history_process
 from tdpersp.history.handler import describe_table
 from tdpersp.history.sql import value_sql
@@ -50,8 +50,8 @@ PAGE = 100_000  # rows per SELECT when loading everything
 def fill(cfg: TaosConfig, rows: int) -> float:
     """Writes `rows` trades with stmt2; returns rows/s (data generation included)."""
     conn = connect(cfg, use_database=False)
-    ensure_schema(conn, cfg)
-    writer, clock, rng = TradeWriter(conn, cfg), trades.MonotonicClock(), random.Random(9)
+    writer = BatchWriter(conn, cfg, trades.TRADES, ensure_schema(conn, cfg, trades.TRADES))
+    clock, rng = trades.MonotonicClock(), random.Random(9)
     started = time.perf_counter()
     for start in range(0, rows, BATCH):
         writer.write(trades.make_batch(min(BATCH, rows - start), clock, rng))

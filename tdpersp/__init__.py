@@ -1,6 +1,6 @@
 """TDengine -> Perspective: the demo's library, one subpackage per stage of a row's trip.
 
-    core      settings, the TDengine connection, SQL names, the trades data model, the writer
+    core      settings, the TDengine connection, SQL names, the datasets (trades, meters), the writer
     live      TDengine -> the live Perspective table: sources (poll, subscribe) in a child process,
               the messages both ends of its pipe share, the feed that applies them to the table
     history   every row ever written, as a Perspective virtual server answered by TDengine SQL

@@ -5,16 +5,15 @@ first TIMESTAMP column is each table's primary key, and a row written with a tim
 already exists *replaces* the old row without an error. The original demo stamped a whole batch
 with one ``datetime.now()`` in a millisecond database, so most of every batch silently vanished. Here
 the producer gives every row its own strictly increasing microsecond timestamp (see
-``trades.MonotonicClock``), so no two rows share a key in any subtable, at up to a million rows
+``dataset.MonotonicClock``), so no two rows share a key in any subtable, at up to a million rows
 per second per producer. One subtable per ticker is TDengine's recommended layout (one table per
 data source) and keeps per-ticker queries cheap; ``ticker`` is the tag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from tdpersp.core.tdsql import quote, table_ref
+from tdpersp.core import dataset
+from tdpersp.core.tdsql import quote
 
 PRECISION = "us"
 
@@ -45,25 +44,18 @@ PERSPECTIVE_SCHEMA: dict[str, str] = {
 }
 
 
-def _definitions(pairs: Sequence[tuple[str, str]]) -> str:
-    return ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in pairs)
-
-
 def create_database_sql(database: str) -> str:
+    """The database every dataset's producer creates (one that exists keeps its precision)."""
     return f"CREATE DATABASE IF NOT EXISTS {quote(database)} PRECISION '{PRECISION}'"
 
 
 def create_stable_sql(database: str, table: str) -> str:
-    return (
-        f"CREATE STABLE IF NOT EXISTS {table_ref(database, table)} "
-        f"({_definitions(COLUMNS)}) TAGS ({_definitions(TAGS)})"
-    )
+    return dataset.create_stable_sql(database, table, COLUMNS, TAGS)
 
 
 def insert_sql(database: str, table: str) -> str:
     """The prepared INSERT: subtable name and tag bound per ticker, created on first use."""
-    values = ", ".join("?" for _ in COLUMNS)
-    return f"INSERT INTO ? USING {table_ref(database, table)} TAGS (?) VALUES ({values})"
+    return dataset.insert_sql(database, table, COLUMNS, TAGS)
 
 
 def subtable_name(table: str, ticker: str) -> str:

@@ -1,32 +1,19 @@
-"""Random trades, as the original demo made them, each with its own primary-key timestamp."""
+"""Random trades, as the original demo made them, each with its own primary-key timestamp: the
+default dataset (`TRADES`), in the supertable `schema` describes."""
 
 from __future__ import annotations
 
 import random
-import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+
+from tdpersp.core import schema
+from tdpersp.core.dataset import TICKS_PER_SECOND, Dataset, MonotonicClock, Subtable
 
 TICKERS = ("AAPL.N", "AMZN.N", "QQQ.N", "NVDA.N", "TSLA.N", "FB.N", "MSFT.N", "TLT.N", "XIV.N",
            "YY.N", "CSCO.N", "GOOGL.N", "PCLN.N")
 MICROS_PER_DAY = 86_400 * 1_000_000
 CLIENTS = ("Homer", "Marge", "Bart", "Lisa", "Maggie", "Moe", "Lenny", "Carl", "Krusty")
-
-
-class MonotonicClock:
-    """Microseconds since the epoch, strictly increasing from one call to the next.
-
-    Wall-clock time when it moves forward; last + 1 µs when several rows are stamped within one
-    microsecond or the clock steps back. That makes every timestamp unique, which TDengine needs
-    (a repeated primary key overwrites the earlier row).
-    """
-
-    def __init__(self) -> None:
-        self._last = 0
-
-    def next(self) -> int:
-        now = time.time_ns() // 1_000
-        self._last = now if now > self._last else self._last + 1
-        return self._last
 
 
 @dataclass
@@ -75,3 +62,28 @@ def make_batch(size: int, clock: MonotonicClock, rng: random.Random) -> Batch:
 def midnight_utc(micros: int) -> int:
     """Epoch time has no leap seconds, so UTC days are exactly this long."""
     return micros - micros % MICROS_PER_DAY
+
+
+class Trades(Dataset):
+    """One subtable per ticker, the ticker its tag; one microsecond clock for every row of a
+    producer, so no two trades share a timestamp even across tickers."""
+
+    name = "trades"
+    columns = schema.COLUMNS
+    tags = schema.TAGS
+    precisions = (schema.PRECISION,)  # `date` and the reader's watermark are microseconds
+
+    def maker(self, precision: str, rng: random.Random) -> Callable[[int], Batch]:
+        clock = MonotonicClock(precision)
+        return lambda size: make_batch(size, clock, rng)
+
+    def subtables(self, batch: Batch, table: str) -> Iterator[Subtable]:
+        for ticker, rows in batch.by_ticker().items():
+            columns = [[getattr(batch, name)[i] for i in rows] for name, _ in self.columns]
+            yield Subtable(schema.subtable_name(table, ticker), [ticker], columns)
+
+    def max_rows_per_second(self, precision: str) -> float:
+        return TICKS_PER_SECOND[precision]
+
+
+TRADES = Trades()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tdpersp.core import trades
 from tdpersp.core.tdconn import TaosConfig, connect
-from tdpersp.core.writer import TradeWriter, ensure_schema
+from tdpersp.core.writer import BatchWriter, ensure_schema
 from tests.browser import harness as h
 from tests.processes import REPO_ROOT
 
@@ -38,8 +38,8 @@ def write_past(stack: h.Stack) -> None:
     cfg = TaosConfig(stack.standin.host, stack.standin.port, stack.standin.user, stack.standin.password,
                      "screenshots", "stocks_values")
     conn = connect(cfg, use_database=False)
-    ensure_schema(conn, cfg)  # the producer may not have created it yet
-    writer, clock, rng = TradeWriter(conn, cfg), PastClock(), random.Random(1)
+    precision = ensure_schema(conn, cfg, trades.TRADES)  # the producer may not have created it yet
+    writer, clock, rng = BatchWriter(conn, cfg, trades.TRADES, precision), PastClock(), random.Random(1)
     for _ in range(ROWS // 1_000):
         writer.write(trades.make_batch(1_000, clock, rng))  # type: ignore[arg-type]
     writer.close()

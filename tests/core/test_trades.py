@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 
 import producer
-from tdpersp.core import schema, trades
+from tdpersp.core import dataset, schema, trades
 
 
 def test_clock_never_repeats_even_when_time_stands_still(monkeypatch) -> None:
     """Guards the original demo's defect: rows stamped within one clock tick shared a primary key."""
-    monkeypatch.setattr(trades.time, "time_ns", lambda: 1_700_000_000_000_000_000)
+    monkeypatch.setattr(dataset.time, "time_ns", lambda: 1_700_000_000_000_000_000)
     clock = trades.MonotonicClock()
     stamps = [clock.next() for _ in range(1000)]
     assert stamps == list(range(1_700_000_000_000_000, 1_700_000_000_000_000 + 1000))
@@ -19,7 +19,7 @@ def test_clock_never_repeats_even_when_time_stands_still(monkeypatch) -> None:
 def test_clock_does_not_step_back_with_the_wall_clock(monkeypatch) -> None:
     """Guards against duplicate keys when the system clock is set back (NTP step)."""
     now = iter([2_000_000_000, 1_000_000_000, 3_000_000_000])
-    monkeypatch.setattr(trades.time, "time_ns", lambda: next(now))
+    monkeypatch.setattr(dataset.time, "time_ns", lambda: next(now))
     clock = trades.MonotonicClock()
     assert [clock.next() for _ in range(3)] == [2_000_000, 2_000_001, 3_000_000]
 
