@@ -78,8 +78,9 @@ class Trades(Dataset):
         return lambda size: make_batch(size, clock, rng)
 
     def subtables(self, batch: Batch, table: str) -> Iterator[Subtable]:
+        values = [getattr(batch, name) for name, _ in self.columns]
         for ticker, rows in batch.by_ticker().items():
-            columns = [[getattr(batch, name)[i] for i in rows] for name, _ in self.columns]
+            columns = [[column[i] for i in rows] for column in values]
             yield Subtable(schema.subtable_name(table, ticker), [ticker], columns)
 
     def max_rows_per_second(self, precision: str) -> float:
