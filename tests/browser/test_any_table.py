@@ -249,7 +249,8 @@ def test_page_waits_for_the_schema_then_fits_its_panels_to_it(stack: h.Stack, wa
     page.wait_for_function("document.getElementById('status').textContent.includes('waiting for')",
                            timeout=20_000)
     assert OTHER_SOURCE in h.status(page)["text"]
-    h.wait_live(page)  # by itself, once the schema comes
+    h.wait_live(page)  # connected while it waits (the status line says for what)
+    page.wait_for_function("Object.keys(dashboard.panels).length > 0", timeout=20_000)  # by itself
     assert panel_names(page) == list(GENERIC_PANELS)
     h.wait_grid_rows(page, "latest", minimum=3)
     h.wait_grid_rows(page, "groups", minimum=2)
