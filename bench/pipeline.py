@@ -11,7 +11,8 @@ the run's row count, so that nothing is dropped before it is counted. Then:
 
 * inserted: rows in TDengine at the end; delivered: rows the client received;
 * duplicates / missing: the client's rows against TDengine's, compared as multisets of
-  (timestamp ms, ticker, client, volume, open);
+  (timestamp ms, ticker, client, volume, open) for trades, (timestamp ms, tbname, current, voltage,
+  phase) for meters (`--datasets trades meters`: the producer's two datasets, the server the same);
 * lag p50/p99: for each row, the time the client received it minus the row's `timestamp`, which the
   producer stamps just before it sends the row's batch (so the lag includes that batch's write:
   an upper bound of the time from queryable in TDengine to seen by the viewer);
@@ -44,23 +45,31 @@ import perspective
 import taosws
 
 from bench import procstats, seed_baseline
-from tdpersp.core.tdconn import TaosConfig
+from tdpersp.core.dataset import Dataset
+from tdpersp.core.meters import Meters
+from tdpersp.core.tdconn import TaosConfig, connect
+from tdpersp.core.trades import TRADES
+from tdpersp.core.writer import ensure_schema
 from tests.perspective_client import remote_client
 from tests.processes import Program, free_port, server_config, taos_env, wait_for_server
 from tests.standin.fixture import StandInProcess
 
-DATABASE, TABLE = "bench", "stocks_values"
+DATABASE = "bench"
+# Per dataset: its table, and the columns that (with the timestamp, first) tell its rows apart.
+DATASETS = {"trades": ("stocks_values", TRADES, ("timestamp", "ticker", "client", "volume", "open")),
+            "meters": ("meters", Meters(10), ("ts", "tbname", "current", "voltage", "phase"))}
 # The rows written while the server starts reading (the table appears, a topic is made and
 # subscribed) wait for that once; "steady" lags leave out the rows of the first STARTUP seconds.
 STARTUP = 1.0
 INTERVAL = "0.1"  # producer batches every 100 ms: smaller batches, lag closer to the database's
-KeyT = tuple[int, str, str, int, float]
+KeyT = tuple[Any, ...]
 
 
 @dataclass
 class Result:
     source: str
     rate: int
+    dataset: str = "trades"
     inserted: int = 0
     seconds: float = 0.0  # the producer's own count of writing time
     delivered: int = 0
@@ -85,15 +94,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def key(ts_ms: int, ticker: str, client: str, volume: int, open_: float) -> KeyT:
-    return (int(ts_ms), ticker, client, int(volume), round(float(open_), 3))
+def key(ts_ms: int, *values: Any) -> KeyT:
+    """A row's identity: floats rounded, as Perspective's JSON may differ in the last digit."""
+    return (int(ts_ms), *(round(float(v), 3) if isinstance(v, float) else v for v in values))
 
 
-def tdengine_keys(standin: StandInProcess) -> Counter[KeyT]:
+def tdengine_keys(standin: StandInProcess, dataset: str) -> Counter[KeyT]:
+    table, _, (ts, *others) = DATASETS[dataset]
     conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
-    sql = f"SELECT CAST(`timestamp` AS BIGINT), ticker, client, volume, `open` FROM {DATABASE}.{TABLE}"
-    rows = conn.query(sql)
-    return Counter(key(ts // 1000, *rest) for ts, *rest in rows)
+    columns = ", ".join(other if other == "tbname" else f"`{other}`" for other in others)
+    rows = conn.query(f"SELECT CAST(`{ts}` AS BIGINT), {columns} FROM {DATABASE}.{table}")
+    return Counter(key(stamp // 1000, *rest) for stamp, *rest in rows)  # the producer's µs database
 
 
 # --- the remote client ------------------------------------------------------------------------
@@ -102,7 +113,8 @@ def tdengine_keys(standin: StandInProcess) -> Counter[KeyT]:
 class Follower:
     """Keeps every row delta the server sends, with the time it arrived; decoded afterwards."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns  # the timestamp first
         self.deltas: list[tuple[float, bytes]] = []
 
     def on_update(self, *args: Any) -> None:
@@ -119,9 +131,8 @@ class Follower:
             table = local.table(delta)
             view = table.view()
             cols = view.to_columns()
-            for ts, ticker, client, volume, open_ in zip(cols["timestamp"], cols["ticker"], cols["client"],
-                                                         cols["volume"], cols["open"], strict=True):
-                keys[key(ts, ticker, client, volume, open_)] += 1
+            for ts, *values in zip(*(cols[name] for name in self.columns), strict=True):
+                keys[key(ts, *values)] += 1
                 lags.append((ts / 1000, arrived - ts / 1000))
             view.delete()
             table.delete()
@@ -140,28 +151,40 @@ async def follow(port: int, follower: Follower, done: asyncio.Event) -> None:
 # --- one run ----------------------------------------------------------------------------------
 
 
-def run_server_source(source: str, rate: int, seconds: float) -> Result:
-    result = Result(source, rate, seconds_target=seconds)
+def run_server_source(source: str, rate: int, seconds: float, dataset: str = "trades") -> Result:
+    result = Result(source, rate, dataset, seconds_target=seconds)
+    table, rows, columns = DATASETS[dataset]
     with StandInProcess() as standin:
         port = free_port()
         limit = int(rate * seconds * 1.5) + 10_000
-        env = taos_env(standin.host, standin.port, database=DATABASE)
+        env = taos_env(standin.host, standin.port, database=DATABASE, TAOS_TABLENAME=table,
+                       PRODUCER_DATASET=dataset)
+        create_table(TaosConfig(standin.host, standin.port, "root", "taosdata", DATABASE, table), rows)
         # The one client here must see every row, however far behind it falls: the slow-viewer
         # cut (PERSPECTIVE_MAX_QUEUE_BYTES) is lifted to 4 GiB for it.
         server_env = env | {"PERSPECTIVE_PORT": str(port), "PERSPECTIVE_TABLE_LIMIT": str(limit),
                             "PERSPECTIVE_SOURCE": source, "PERSPECTIVE_MAX_QUEUE_BYTES": str(4 << 30)}
         with Program("perspective_server.py", server_env) as server:
             wait_for_server(port)
-            server.wait_for("waiting for table")
-            follower = Follower()
+            server.wait_for("reading rows")  # the live table is made, empty: the client can follow it
+            follower = Follower(columns)
             asyncio.run(produce_and_follow(result, env, port, server, follower))
             assert server.stop() == 0, server.output
         got, lags = follower.rows()
         result.lags = [lag for _, lag in lags]
         first = min((written for written, _ in lags), default=0.0)
         result.steady_lags = [lag for written, lag in lags if written >= first + STARTUP]
-        compare(result, got, tdengine_keys(standin))
+        compare(result, got, tdengine_keys(standin, dataset))
     return result
+
+
+def create_table(cfg: TaosConfig, dataset: Dataset) -> None:
+    """The dataset's supertable, without rows, as producer.py makes it."""
+    admin = connect(cfg, use_database=False)
+    try:
+        ensure_schema(admin, cfg, dataset)
+    finally:
+        admin.close()
 
 
 async def produce_and_follow(result: Result, env: dict[str, str], port: int, server: Program,
@@ -224,7 +247,7 @@ def run_seed(rate: int, seconds: float) -> Result:
     result = Result("seed", rate, seconds_target=seconds)
     with StandInProcess() as standin:
         env = taos_env(standin.host, standin.port, database=DATABASE)
-        cfg = TaosConfig(standin.host, standin.port, "root", "taosdata", DATABASE, TABLE)
+        cfg = TaosConfig(standin.host, standin.port, "root", "taosdata", DATABASE, DATASETS["trades"][0])
         ours, theirs = multiprocessing.get_context("spawn").Pipe()
         process = multiprocessing.get_context("spawn").Process(target=seed_baseline.run, args=(cfg, theirs))
         process.start()
@@ -239,7 +262,7 @@ def run_seed(rate: int, seconds: float) -> Result:
         ours.send("stop")
         seen, result.cpu_seconds = ours.recv()
         process.join(timeout=10)
-        expected = tdengine_keys(standin)
+        expected = tdengine_keys(standin, "trades")
     result.inserted = sum(expected.values())
     result.delivered = sum(seen.values())
     result.duplicates = sum(n - 1 for n in seen.values() if n > 1)
@@ -249,9 +272,9 @@ def run_seed(rate: int, seconds: float) -> Result:
 
 # --- the table --------------------------------------------------------------------------------
 
-HEADER = ("| source | target rows/s | inserted | achieved rows/s | delivered | duplicates | missing | "
-          "lag p50 (ms) | lag p99 (ms) | steady lag p99 (ms) | server CPU ms / 1,000 rows | RSS (MB) | "
-          "sustained |")
+HEADER = ("| dataset | source | target rows/s | inserted | achieved rows/s | delivered | duplicates | "
+          "missing | lag p50 (ms) | lag p99 (ms) | steady lag p99 (ms) | server CPU ms / 1,000 rows | "
+          "RSS (MB) | sustained |")
 
 
 def line(r: Result) -> str:
@@ -260,7 +283,7 @@ def line(r: Result) -> str:
     steady99 = f"{percentile(r.steady_lags, 0.99) * 1000:.0f}" if r.steady_lags else "—"
     cpu = r.cpu_seconds * 1000 / (r.inserted / 1000) if r.inserted else float("nan")
     achieved = r.inserted / r.seconds if r.seconds else 0.0
-    cells = [r.source, f"{r.rate:,}", f"{r.inserted:,}", f"{achieved:,.0f}", f"{r.delivered:,}",
+    cells = [r.dataset, r.source, f"{r.rate:,}", f"{r.inserted:,}", f"{achieved:,.0f}", f"{r.delivered:,}",
              f"{r.duplicates:,}", f"{r.missing:,}", lag50, lag99, steady99, f"{cpu:.1f}", f"{r.rss_mb:.0f}",
              "yes" if r.sustained else "no"]
     return "| " + " | ".join(cells) + " |"
@@ -270,9 +293,9 @@ def summary(results: list[Result]) -> list[str]:
     best: dict[str, int] = {}
     for r in results:
         if r.sustained:
-            best[r.source] = max(best.get(r.source, 0), r.rate)
-    return [f"highest rate sustained by {source}: {best.get(source, 0):,} rows/s"
-            for source in dict.fromkeys(r.source for r in results)]
+            best[f"{r.dataset}, {r.source}"] = max(best.get(f"{r.dataset}, {r.source}", 0), r.rate)
+    return [f"highest rate sustained by {run}: {best.get(run, 0):,} rows/s"
+            for run in dict.fromkeys(f"{r.dataset}, {r.source}" for r in results)]
 
 
 def main() -> int:
@@ -282,18 +305,24 @@ def main() -> int:
                         choices=["poll", "subscribe", "seed"])
     parser.add_argument("--rates", nargs="+", type=int, default=[1_000, 10_000, 30_000, 50_000, 100_000])
     parser.add_argument("--seconds", type=float, default=10.0, help="producer run per rate")
+    parser.add_argument("--datasets", nargs="+", default=["trades"], choices=list(DATASETS),
+                        help="what the producer writes and the server streams (seed: trades only)")
     args = parser.parse_args()
     results = []
     for rate in args.rates:
-        for source in args.sources:
-            print(f"{source} at {rate:,} rows/s for {args.seconds:g} s ...", file=sys.stderr, flush=True)
-            result = run_seed(rate, args.seconds) if source == "seed" else run_server_source(
-                source, rate, args.seconds)
-            print("  " + line(result), file=sys.stderr, flush=True)
-            results.append(result)
+        for dataset in args.datasets:
+            for source in args.sources:
+                if source == "seed" and dataset != "trades":
+                    continue
+                print(f"{dataset}, {source} at {rate:,} rows/s for {args.seconds:g} s ...", file=sys.stderr,
+                      flush=True)
+                result = run_seed(rate, args.seconds) if source == "seed" else run_server_source(
+                    source, rate, args.seconds, dataset)
+                print("  " + line(result), file=sys.stderr, flush=True)
+                results.append(result)
     print(HEADER)
     print("|" + "---|" * HEADER.count(" | ") + "---|")
-    for result in sorted(results, key=lambda r: (r.source, r.rate)):
+    for result in sorted(results, key=lambda r: (r.dataset, r.source, r.rate)):
         print(line(result))
     print()
     print("\n".join(summary(results)))

@@ -8,6 +8,7 @@ opens prsp-viewer.html in headless Chromium (/usr/bin/chromium), waits for data 
   imgs/panel-prices.png         the price-over-time chart alone
   imgs/panel-tickers.png        the per-ticker pivot alone
   imgs/reconnecting.png         the status line while perspective_server.py is down
+  imgs/dashboard-meters.png     the served page for taosBenchmark's `meters` (another table)
 
 Everything runs locally and is stopped at the end. Options: ``--out DIR``, ``--seconds N``
 (how long the producer writes before the pictures; default 12).
@@ -64,6 +65,16 @@ def take(out: Path, seconds: float) -> list[Path]:
         h.wait_grid_rows(disk, "prices", minimum=2)
         disk.wait_for_timeout(500)
         shot(disk, "dashboard-from-disk.png")
+    meters = h.Stack(database="screenshots", env={"TAOS_TABLENAME": "meters"},
+                     producer_args=["--producer-dataset", "meters"])
+    with meters as stack, h.chromium() as browser:
+        wait_for_rows(stack, int(seconds * h.PRODUCER_RATE), timeout=seconds * 3 + 20)
+        page = browser.new_page()
+        page.goto(stack.url)
+        h.wait_live(page)
+        h.wait_grid_rows(page, "latest", minimum=5)
+        page.wait_for_timeout(1500)
+        shot(page, "dashboard-meters.png")
     return written
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,22 +23,10 @@ import pytest
 from tests.browser import harness as h
 from tests.browser.test_history_panel import open_history
 from tests.browser.test_history_panel import rows as history_rows
-from tests.processes import REPO_ROOT, server_config
+from tests.processes import server_config
 
 GENERIC_PANELS = ("latest", "groups", "over_time", "counts")
 GENERIC_CHARTS = ("over_time", "counts")
-
-
-def _producer_has_datasets() -> bool:
-    shown = subprocess.run([sys.executable, "producer.py", "--help"], cwd=REPO_ROOT, capture_output=True,
-                           text=True, timeout=60)
-    return "--producer-dataset" in shown.stdout
-
-
-needs_meters = pytest.mark.skipif(
-    not _producer_has_datasets(),
-    reason="producer.py --help lists no --producer-dataset: the meters producer (and the generic "
-           "server it goes with) are not in this branch yet")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +80,6 @@ def storage_keys(page: Any) -> list[str]:
 
 # --- the meters stack (skipped until the generic server and the meters producer are merged) -----
 
-@needs_meters
 def test_meters_served_page_builds_its_panels_from_the_schema(meters: h.Stack, watched: h.Watched) -> None:
     """Served over a meters table: the four generic panels (latest rows, per device, current over
     time, rows by location) render, the charts draw, every layout names only columns the table
@@ -119,7 +104,6 @@ def test_meters_served_page_builds_its_panels_from_the_schema(meters: h.Stack, w
     assert not watched.unexpected_errors()
 
 
-@needs_meters
 def test_meters_rows_are_tdengine_rows_and_move(meters: h.Stack, watched: h.Watched) -> None:
     """The latest-rows grid shows rows the producer wrote (matched by device and voltage, read
     back from the stand-in), newest first, and its top row changes as rows arrive; the
@@ -142,7 +126,6 @@ def test_meters_rows_are_tdengine_rows_and_move(meters: h.Stack, watched: h.Watc
     assert not watched.unexpected_errors()
 
 
-@needs_meters
 def test_meters_layouts_are_saved_under_the_table(meters: h.Stack, watched: h.Watched) -> None:
     """A change to a meters panel is saved under a key naming the table, survives a reload, and
     Reset forgets it; no trades key (prsp-viewer:panel:…) is written or read.
@@ -167,7 +150,6 @@ def test_meters_layouts_are_saved_under_the_table(meters: h.Stack, watched: h.Wa
     assert not watched.unexpected_errors()
 
 
-@needs_meters
 def test_meters_from_disk_shows_tables_instead_of_charts(meters: h.Stack, watched: h.Watched) -> None:
     """From disk the two chart panels are pivots with the note linking to the served page, and
     the grid updates live.
@@ -180,7 +162,6 @@ def test_meters_from_disk_shows_tables_instead_of_charts(meters: h.Stack, watche
     assert not watched.unexpected_errors()
 
 
-@needs_meters
 def test_meters_history_has_buckets_and_every_row(meters: h.Stack, watched: h.Watched) -> None:
     """The History tab over meters: averages per device per minute, and every row in a grid; the
     trades' volume-by-client panel is not there.
@@ -198,7 +179,6 @@ def test_meters_history_has_buckets_and_every_row(meters: h.Stack, watched: h.Wa
     assert not watched.unexpected_errors()
 
 
-@needs_meters
 def test_meters_requests_go_only_to_the_server(meters: h.Stack, watched: h.Watched) -> None:
     """Served and from disk, every request goes to the server (or is file:, data:, blob:).
 

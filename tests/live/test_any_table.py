@@ -159,6 +159,24 @@ def test_every_row_once_through_a_restart(standin, db_name, schema: Schema, sour
         assert name not in types and f"column {name} (" in server.output and "is left out" in server.output
 
 
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
+def test_subscribe_delivers_rows_hours_late(standin, db_name, schema: Schema) -> None:
+    """Guards `subscribe` for any table: rows stamped an hour behind the newest (a device that
+    buffered) reach the live table, once, as the trades' late rows do."""
+    create(standin, db_name, schema)
+    write(standin, db_name, schema, 0, 200)
+    port = free_port()
+    with serve(standin, db_name, schema, "subscribe", port) as server:
+        server.wait_for("reading rows")
+        write(standin, db_name, schema, 200, 100, late_ms=3_600_000)
+        expected = tdengine_rows(standin, db_name, schema)
+        wait_delivered(port, sum(expected.values()))
+        _, got = served(port, schema)
+        assert server.stop() == 0, server.output
+    assert sum(expected.values()) == 300
+    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
+
+
 def test_config_json_describes_the_live_table(standin, db_name) -> None:
     """Guards what the page builds its panels from: /config.json names the TDengine table and gives
     the live table's columns and tags once the server has found them (null before)."""
