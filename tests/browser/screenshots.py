@@ -33,6 +33,17 @@ def wait_for_rows(stack: h.Stack, rows: int, timeout: float) -> None:
         time.sleep(0.25)
 
 
+def served_page(browser: object, stack: h.Stack, seconds: float, grid: str) -> object:
+    """The served page, live, once the producer has written for `seconds` and `grid` shows rows."""
+    wait_for_rows(stack, int(seconds * h.PRODUCER_RATE), timeout=seconds * 3 + 20)
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(stack.url)
+    h.wait_live(page)
+    h.wait_grid_rows(page, grid, minimum=5)
+    page.wait_for_timeout(1500)  # let the charts finish their first frame
+    return page
+
+
 def take(out: Path, seconds: float) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -43,12 +54,7 @@ def take(out: Path, seconds: float) -> list[Path]:
         written.append(path)
 
     with h.Stack(database="screenshots") as stack, h.chromium() as browser:
-        wait_for_rows(stack, int(seconds * h.PRODUCER_RATE), timeout=seconds * 3 + 20)
-        page = browser.new_page()
-        page.goto(stack.url)
-        h.wait_live(page)
-        h.wait_grid_rows(page, "trades", minimum=5)
-        page.wait_for_timeout(1500)  # let the charts finish their first frame
+        page = served_page(browser, stack, seconds, "trades")
         shot(page, "dashboard.png")
         shot(page.locator("[data-panel=prices]"), "panel-prices.png")
         shot(page.locator("[data-panel=tickers]"), "panel-tickers.png")
@@ -68,13 +74,7 @@ def take(out: Path, seconds: float) -> list[Path]:
     meters = h.Stack(database="screenshots", env={"TAOS_TABLENAME": "meters"},
                      producer_args=["--producer-dataset", "meters"])
     with meters as stack, h.chromium() as browser:
-        wait_for_rows(stack, int(seconds * h.PRODUCER_RATE), timeout=seconds * 3 + 20)
-        page = browser.new_page()
-        page.goto(stack.url)
-        h.wait_live(page)
-        h.wait_grid_rows(page, "latest", minimum=5)
-        page.wait_for_timeout(1500)
-        shot(page, "dashboard-meters.png")
+        shot(served_page(browser, stack, seconds, "latest"), "dashboard-meters.png")
     return written
 
 
