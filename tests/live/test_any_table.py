@@ -178,6 +178,36 @@ def test_subscribe_delivers_rows_hours_late(standin, db_name, schema: Schema) ->
     assert not difference(got, expected), difference(got, expected) + "\n" + server.output
 
 
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
+def test_subscribe_survives_a_server_restart_and_a_dropped_topic(standin, db_name, schema: Schema) -> None:
+    """Guards the subscription's recoveries for any table: a server restarted mid-stream refills its
+    table and streams on; a topic dropped under it (DROP TOPIC … FORCE, its offsets gone) is made
+    again and the rows written meanwhile are read back by query. Every row once, in the end."""
+    create(standin, db_name, schema)
+    write(standin, db_name, schema, 0, 200)
+    port = free_port()
+    with serve(standin, db_name, schema, "subscribe", port) as first:
+        first.wait_for("reading rows")
+        write(standin, db_name, schema, 200, 100)
+        wait_delivered(port, 300)
+        assert first.stop() == 0, first.output
+    write(standin, db_name, schema, 300, 100)  # while no server runs
+    with serve(standin, db_name, schema, "subscribe", port) as second:
+        second.wait_for("reading rows")
+        conn = connect(standin)
+        conn.execute(f"DROP TOPIC IF EXISTS FORCE {db_name}_{schema.name}_live")
+        conn.close()
+        write(standin, db_name, schema, 400, 100)
+        second.wait_for("no committed offset", timeout=30)
+        write(standin, db_name, schema, 500, 100)
+        expected = tdengine_rows(standin, db_name, schema)
+        wait_delivered(port, sum(expected.values()))
+        _, got = served(port, schema)
+        assert second.stop() == 0, second.output
+    assert sum(expected.values()) == 600
+    assert not difference(got, expected), difference(got, expected) + "\n" + second.output
+
+
 def test_config_json_describes_the_live_table(standin, db_name) -> None:
     """Guards what the page builds its panels from: /config.json names the TDengine table and gives
     the live table's columns and tags once the server has found them (null before)."""
