@@ -132,6 +132,20 @@ def wait_delivered(port: int, total: int, timeout: float = 30.0) -> None:
     time.sleep(0.8)  # a duplicate would arrive now
 
 
+def assert_every_row_once(standin: Any, db: str, schema: Schema, port: int, server: Program,
+                          total: int | None = None) -> dict[str, str]:
+    """Once the writing is done: every row TDengine holds (``total`` of them, if given) reaches the
+    live table exactly once; then the server stops cleanly. Returns the live table's schema."""
+    expected = tdengine_rows(standin, db, schema)
+    wait_delivered(port, sum(expected.values()))
+    types, got = served(port, schema)
+    assert server.stop() == 0, server.output
+    if total is not None:
+        assert sum(expected.values()) == total
+    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
+    return types
+
+
 @pytest.mark.parametrize("source", ["poll", "subscribe"])
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
 def test_every_row_once_through_a_restart(standin, db_name, schema: Schema, source: str) -> None:
@@ -149,11 +163,7 @@ def test_every_row_once_through_a_restart(standin, db_name, schema: Schema, sour
         time.sleep(1.0)
         standin.start()
         write(standin, db_name, schema, 600, 300)
-        expected = tdengine_rows(standin, db_name, schema)
-        wait_delivered(port, sum(expected.values()))
-        types, got = served(port, schema)
-        assert server.stop() == 0, server.output
-    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
+        types = assert_every_row_once(standin, db_name, schema, port, server, total=900)
     assert set(schema.expected) <= set(types.items()), types
     assert ("tbname" in types) == bool(schema.tags)
     for name in schema.left_out:
@@ -170,12 +180,7 @@ def test_subscribe_delivers_rows_hours_late(standin, db_name, schema: Schema) ->
     with serve(standin, db_name, schema, "subscribe", port) as server:
         server.wait_for("reading rows")
         write(standin, db_name, schema, 200, 100, late_ms=3_600_000)
-        expected = tdengine_rows(standin, db_name, schema)
-        wait_delivered(port, sum(expected.values()))
-        _, got = served(port, schema)
-        assert server.stop() == 0, server.output
-    assert sum(expected.values()) == 300
-    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
+        assert_every_row_once(standin, db_name, schema, port, server, total=300)
 
 
 @pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
@@ -200,12 +205,7 @@ def test_subscribe_survives_a_server_restart_and_a_dropped_topic(standin, db_nam
         write(standin, db_name, schema, 400, 100)
         second.wait_for("no committed offset", timeout=30)
         write(standin, db_name, schema, 500, 100)
-        expected = tdengine_rows(standin, db_name, schema)
-        wait_delivered(port, sum(expected.values()))
-        _, got = served(port, schema)
-        assert second.stop() == 0, second.output
-    assert sum(expected.values()) == 600
-    assert not difference(got, expected), difference(got, expected) + "\n" + second.output
+        assert_every_row_once(standin, db_name, schema, port, second, total=600)
 
 
 def test_config_json_describes_the_live_table(standin, db_name) -> None:
@@ -267,14 +267,10 @@ def test_a_schema_changed_at_run_time_is_served_without_a_restart(standin, db_na
         server.wait_for(re.escape(f"changed: {change.said}"))
         changed = dataclasses.replace(schema, columns=change.columns, tags=change.tags)
         write(standin, db_name, changed, 200, 200)
-        expected = tdengine_rows(standin, db_name, schema)
-        wait_delivered(port, 400)
         deadline = time.monotonic() + 10
         while (change.column in (server_config(port)["schema"] or {})) != bool(change.psp_type) \
                 and time.monotonic() < deadline:
             time.sleep(0.1)
-        types, got = served(port, schema)
-        assert server.stop() == 0, server.output
+        types = assert_every_row_once(standin, db_name, schema, port, server, total=400)
     assert types.get(change.column, "") == change.psp_type, types
-    assert not difference(got, expected), difference(got, expected) + "\n" + server.output
     assert server.output.count(f"changed: {change.said}") == 1
