@@ -10,6 +10,7 @@ import taosws
 
 from tdpersp.core.model import TableInfo, describe_table
 from tdpersp.core.tdconn import LazyConnection, error_text, is_missing_table
+from tdpersp.core.tdsql import Unsupported
 from tdpersp.live.columns import Encoder
 from tdpersp.live.messages import FeedState, ReaderStats, Update
 from tdpersp.live.rows import Row, RowLayout
@@ -45,7 +46,10 @@ class Shape:
         True when it differs from before, the first time included."""
         if self.info is not None and not now and time.monotonic() - self._checked < SCHEMA_SECONDS:
             return False
-        info = describe_table(self._conn, self._database, self._table)
+        try:
+            info = describe_table(self._conn, self._database, self._table)
+        except Unsupported as err:  # the database went away between two queries: wait, as for one missing
+            raise taosws.Error(f"[0x0388] {err}") from None
         self._checked = time.monotonic()
         if info == self.info:
             return False
