@@ -22,13 +22,25 @@ from tdpersp.core.tdsql import TICKS_PER_MS, table_ref
 _SQL = ("SELECT CAST(`timestamp` AS BIGINT), ticker, client, `open`, high, low, `close`, volume, "
         "CAST(`date` AS BIGINT) FROM {table} WHERE `timestamp` >= NOW() - 1s "
         "ORDER BY `timestamp` DESC LIMIT 1000")
-FIELDS = ("timestamp", "ticker", "client", "open", "high", "low", "close", "volume", "date")
+# The original demo's Perspective table (ticker back among the columns; volume an integer).
+PERSPECTIVE_SCHEMA: dict[str, str] = {
+    "timestamp": "datetime",
+    "ticker": "string",
+    "client": "string",
+    "open": "float",
+    "high": "float",
+    "low": "float",
+    "close": "float",
+    "volume": "integer",
+    "date": "datetime",
+}
+FIELDS = tuple(PERSPECTIVE_SCHEMA)  # the order the SELECT above returns them in
 
 
 def run(cfg: TaosConfig, pipe: Connection) -> None:
     """Poll until the pipe says stop; then send back (rows received per timestamp key, CPU seconds
     spent polling: start-up, i.e. imports and the first connection, left out)."""
-    table = perspective.Server().new_local_client().table(schema.PERSPECTIVE_SCHEMA)
+    table = perspective.Server().new_local_client().table(PERSPECTIVE_SCHEMA)
     conn = LazyConnection(cfg)
     sql = _SQL.format(table=table_ref(cfg.database, cfg.table))
     ticks_per_ms = TICKS_PER_MS[schema.PRECISION]

@@ -30,20 +30,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 TAGS: tuple[tuple[str, str], ...] = (("ticker", "NCHAR(10)"),)
 
-# What the Perspective table holds: the original demo's schema (ticker back among the columns).
-PERSPECTIVE_SCHEMA: dict[str, str] = {
-    "timestamp": "datetime",
-    "ticker": "string",
-    "client": "string",
-    "open": "float",
-    "high": "float",
-    "low": "float",
-    "close": "float",
-    "volume": "integer",
-    "date": "datetime",
-}
-
-
 def create_database_sql(database: str) -> str:
     """The database every dataset's producer creates (one that exists keeps its precision)."""
     return f"CREATE DATABASE IF NOT EXISTS {quote(database)} PRECISION '{PRECISION}'"

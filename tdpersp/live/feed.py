@@ -100,11 +100,12 @@ class TableFeed:
             log.warning("column %s (%s) of %s.%s is left out: Perspective has no type for it",
                         name, td_type, model.db, model.name)
         if self.table is not None:
-            if schema == self.model.perspective_schema():
+            before = self.model.perspective_schema()
+            if schema == before:
                 self.model = model
                 return
             log.warning("%s.%s changed: %s; the Perspective table is made anew and refilled",
-                        model.db, model.name, describe_change(self.model.perspective_schema(), schema))
+                        model.db, model.name, describe_change(before, schema))
             self._on_new_table()
             self.table.delete()
         self.table, self.model = self._make_table(schema), model

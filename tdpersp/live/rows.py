@@ -32,10 +32,6 @@ class RowLayout:
         object.__setattr__(self, "columns", (first, *pseudo, *tags, *rest))
 
     @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    @property
     def ts(self) -> str:
         """The primary timestamp, backticked, for WHERE and ORDER BY."""
         return ref(self.columns[0])
