@@ -27,8 +27,12 @@ from tdpersp.core.tdconn import TaosConfig
 from tdpersp.history import process as history_process
 from tdpersp.live import process as reader_process
 from tdpersp.live.feed import TableFeed
-from tdpersp.live.messages import ReaderOptions, SourceKind
+from tdpersp.live.messages import ReaderOptions, SourceKind, Update
 from tdpersp.live.subscribe import default_group, default_topic
+from tdpersp.rollups import process as rollup_process
+from tdpersp.rollups import spec as rollup_spec
+from tdpersp.rollups.feed import RollupFeed
+from tdpersp.rollups.messages import Touched
 from tdpersp.serve.access import Access
 from tdpersp.serve.app import History, make_app
 from tdpersp.serve.engine import engine_threads
@@ -82,6 +86,11 @@ SETTINGS = (
     config.Setting("PERSPECTIVE_HISTORY_TABLES", "",
                    "more TDengine tables to serve as history, comma-separated db.table (e.g. test.meters)",
                    config.table_list),
+    # --- rolling aggregates over all of history (tdpersp/rollups/) ---
+    config.Setting("PERSPECTIVE_ROLLUPS", rollup_spec.DEFAULT,
+                   "window lengths of the live aggregate tables PERSPECTIVE_TABLE_NAME_<window>, each "
+                   "with how long it is kept (none: for ever), comma-separated; empty: no rollups",
+                   rollup_spec.parse),
 )
 
 
@@ -94,6 +103,21 @@ def table_maker(server: perspective.Server, values: argparse.Namespace) -> Calla
         return client.table(schema, limit=values.perspective_table_limit, name=values.perspective_table_name)
 
     return make
+
+
+def rollup_maker(server: perspective.Server) -> Callable[[str, dict[str, str]], Any]:
+    """Makes a rollup table: one row per group and window, replaced by key (tdpersp/rollups/)."""
+    client = server.new_local_client()
+    return lambda name, schema: client.table(schema, index="key", name=name)
+
+
+def follow(rollups: RollupFeed | None) -> Callable[[Update, bool], None]:
+    """The live feed's updates -> what the rollups ask TDengine for again: the seconds new rows fell
+    in, and everything after the live source started over or TDengine was gone a while."""
+    def on_update(update: Update, resumed: bool) -> None:
+        if rollups is not None and (update.touched or update.table or update.notice or resumed):
+            rollups.touched(Touched(update.touched, update.table, resync=resumed or bool(update.notice)))
+    return on_update
 
 
 def access(values: argparse.Namespace) -> Access:
@@ -135,19 +159,32 @@ async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int
         finish(1)
 
     open_sockets: set[ViewerSocket] = set()
+    children = [reader]
+    rollups = None
+    if values.perspective_rollups:
+        roller, rollup_pipe = rollup_process.start(cfg, values.perspective_rollups)
+        children.append(roller)
+        rollups = RollupFeed(rollup_maker(server), rollup_pipe, values.perspective_rollups,
+                             values.perspective_table_name, on_failure=fail,
+                             on_new_tables=lambda: close_sockets(open_sockets, 1012, "the table changed"))
+        rollups.start()
     feed = TableFeed(table_maker(server, values), pipe, on_failure=fail,
-                     on_new_table=lambda: close_sockets(open_sockets, 1012, "the table changed"))
+                     on_new_table=lambda: close_sockets(open_sockets, 1012, "the table changed"),
+                     on_update=follow(rollups))
     feed.start()
     history_tables = history_sources(cfg, values)
     history, history_server = history_process.start(cfg, history_tables)
+    children.append(history)
     app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values),
-                   History(history_server, list(history_tables)))
+                   History(history_server, list(history_tables)), rollups)
     http_server = tornado.httpserver.HTTPServer(app)
     http_server.add_sockets(sockets)
     log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s by %s",
              values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe(),
              describe_source(options))
     log.info("history: %s at /websocket/history", ", ".join(history_tables))
+    if rollups is None:
+        log.info("no rollups (PERSPECTIVE_ROLLUPS is empty)")
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, finish, 0)
     code = await exit_code
@@ -155,7 +192,9 @@ async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int
     close_sockets(open_sockets)
     feed.stop()  # the children are ended on purpose now: their pipes closing is no failure
     history_server.stop()
-    for child in (reader, history):
+    if rollups is not None:
+        rollups.stop()
+    for child in children:
         child.terminate()
         child.join(timeout=5)
     log.info("stopped after delivering %d rows", feed.status.reader.delivered)

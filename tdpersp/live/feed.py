@@ -37,7 +37,8 @@ class TableFeed:
     """Receives the reader process's updates on the IOLoop: rows -> one `table.update()` each, then an ack."""
 
     def __init__(self, make_table: Callable[[dict[str, str]], Any], pipe: Connection,
-                 on_failure: Callable[[str], None], on_new_table: Callable[[], None] = lambda: None) -> None:
+                 on_failure: Callable[[str], None], on_new_table: Callable[[], None] = lambda: None,
+                 on_update: Callable[[Update, bool], None] = lambda update, resumed: None) -> None:
         self.table: Any = None  # made once the reader says what the TDengine table holds
         self.model: TableInfo | None = None
         self.status = FeedStatus()
@@ -46,6 +47,9 @@ class TableFeed:
         self._on_failure = on_failure  # the feed cannot go on: the server stops, saying why
         # Called before a table is replaced: viewers' views hold the old one, so they must go first.
         self._on_new_table = on_new_table
+        # Called after each live update is applied, with whether the feed was not live before it
+        # (the server starts, or TDengine is back): the rollups follow the rows from here.
+        self._on_update = on_update
 
     def start(self) -> None:
         IOLoop.current().add_handler(self._pipe.fileno(), self._readable, IOLoop.READ)
@@ -78,7 +82,8 @@ class TableFeed:
         if update.state != FeedState.LIVE:
             self._waiting(update.state, update.detail)
             return
-        if self.status.state != FeedState.LIVE:
+        resumed = self.status.state != FeedState.LIVE
+        if resumed:
             log.info("reading rows (%s before)", self.status.state)
         self.status.state, self.status.detail = FeedState.LIVE, ""
         if update.count:
@@ -87,6 +92,7 @@ class TableFeed:
                 self._pipe.send(True)  # applied: the source may commit
             self.status.updates += 1
             self.status.last_update = time.time()
+        self._on_update(update, resumed)
 
     def _waiting(self, state: FeedState, detail: str) -> None:
         """The reader sends its state only when it changes, so each of these is worth a line."""

@@ -60,3 +60,6 @@ class Update:
     # The table as the source found it, sent before its first rows and again whenever it changed:
     # the server (re)makes the Perspective table from it, and the rows that follow fit it.
     table: TableInfo | None = None
+    # The seconds the rows fall in, as epoch-millisecond spans [start, end): the windows the
+    # rollups ask TDengine for again (tdpersp/rollups/).
+    touched: tuple[tuple[int, int], ...] = ()

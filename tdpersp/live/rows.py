@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 from tdpersp.core.model import Column, TableInfo, ref
+from tdpersp.core.tdsql import TICKS_PER_MS
 
 Row = tuple[Any, ...]
 TS = 0  # the primary timestamp, an integer of the database precision
@@ -60,3 +61,15 @@ def _selected(column: Column) -> str:
 
 def keys(rows: list[Row], key: Callable[[Row], Key]) -> set[Key]:
     return {key(row) for row in rows}
+
+
+def seconds(rows: list[Row], precision: str) -> tuple[tuple[int, int], ...]:
+    """The seconds that `rows` fall in, joined into epoch-millisecond spans [start, end)."""
+    per_second = TICKS_PER_MS[precision] * 1000
+    spans: list[list[int]] = []
+    for second in sorted({row[TS] // per_second for row in rows}):
+        if spans and spans[-1][1] == second:
+            spans[-1][1] = second + 1
+        else:
+            spans.append([second, second + 1])
+    return tuple((a * 1000, b * 1000) for a, b in spans)

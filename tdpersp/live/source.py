@@ -13,7 +13,7 @@ from tdpersp.core.tdconn import LazyConnection, error_text, is_missing_table
 from tdpersp.core.tdsql import Unsupported
 from tdpersp.live.columns import Encoder
 from tdpersp.live.messages import FeedState, ReaderStats, Update
-from tdpersp.live.rows import Row, RowLayout
+from tdpersp.live.rows import Row, RowLayout, seconds
 
 RETRY_SECONDS = 1.0  # between attempts while TDengine is unreachable
 SCHEMA_SECONDS = 2.0  # how often a live source checks whether the table's schema changed
@@ -69,7 +69,8 @@ class Shape:
             return Update(stats=stats)
         if self._encoder is None:
             raise RuntimeError("rows before the table was described")
-        return Update(columns=self._encoder.encode(rows), count=len(rows), stats=stats)
+        return Update(columns=self._encoder.encode(rows), count=len(rows), stats=stats,
+                      touched=seconds(rows, self.layout.table.precision))
 
 
 def failure(err: taosws.Error, where: str, stats: ReaderStats) -> Update:

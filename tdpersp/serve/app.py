@@ -10,6 +10,7 @@ from typing import Any
 import tornado.web
 
 from tdpersp.live.feed import TableFeed
+from tdpersp.rollups.feed import RollupFeed
 from tdpersp.serve import health
 from tdpersp.serve.access import Access, log_request
 from tdpersp.serve.pages import ASSETS, ConfigHandler, CorsStaticHandler, HistoryConfigHandler, PageHandler
@@ -28,19 +29,19 @@ class History:
 
 
 def make_app(server: Any, feed: TableFeed, table_name: str, open_sockets: set[ViewerSocket],
-             access: Access | None = None, history: History | None = None,
+             access: Access | None = None, history: History | None = None, rollups: RollupFeed | None = None,
              **settings: Any) -> tornado.web.Application:
-    """`server` hosts the live table that `feed` fills; `open_sockets` collects every open websocket
-    (the caller closes them on shutdown)."""
+    """`server` hosts the live table that `feed` fills, and the rollup tables of `rollups`;
+    `open_sockets` collects every open websocket (the caller closes them on shutdown)."""
     access = access or Access()
     live = ReadOnlyServer(server, access.max_views, access.max_grouped_views, access.view_rate())
     guarded = [live]
     routes: list[Any] = [
         (r"/", PageHandler),
-        (r"/config\.json", ConfigHandler, {"feed": feed, "table_name": table_name}),
+        (r"/config\.json", ConfigHandler, {"feed": feed, "table_name": table_name, "rollups": rollups}),
         (r"/perspective/(.*)", CorsStaticHandler, {"path": os.fspath(ASSETS)}),
         (LIVE_SOCKET, ViewerSocket, {"perspective_server": live, "open_sockets": open_sockets}),
-        (r"/healthz", health.HealthHandler, {"feed": feed}),
+        (r"/healthz", health.HealthHandler, {"feed": feed, "rollups": rollups}),
     ]
     if history is not None:
         # Guarded like the live websocket, but grouped views are not capped: TDengine computes them.
@@ -51,7 +52,7 @@ def make_app(server: Any, feed: TableFeed, table_name: str, open_sockets: set[Vi
              {"tables": history.tables, "websocket": HISTORY_SOCKET}),
             (HISTORY_SOCKET, ViewerSocket, {"perspective_server": past, "open_sockets": open_sockets}),
         ]
-    metrics = health.registry(feed, open_sockets, guarded)
+    metrics = health.registry(feed, open_sockets, guarded, rollups)
     routes.append((r"/metrics", health.MetricsHandler, {"registry": metrics}))
     return tornado.web.Application(
         routes,

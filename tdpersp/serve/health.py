@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from tdpersp.live.feed import TableFeed
 from tdpersp.live.messages import FeedState
+from tdpersp.rollups.feed import RollupFeed
 from tdpersp.serve.access import Checked
 from tdpersp.serve.readonly import ReadOnlyServer
 
@@ -40,15 +41,20 @@ class HealthHandler(Checked):
 
     needs_token = False
 
-    def initialize(self, feed: TableFeed) -> None:
+    def initialize(self, feed: TableFeed, rollups: RollupFeed | None = None) -> None:
         self.feed = feed
+        self.rollups = rollups
 
     def get(self) -> None:
         status = self.feed.status
         self.set_status(200 if status.state == FeedState.LIVE else 503)
         self.set_header("Content-Type", "application/json")
-        self.write(json.dumps({"state": status.state, "detail": status.detail,
-                               "last_update": status.last_update}) + "\n")
+        body: dict[str, Any] = {"state": status.state, "detail": status.detail,
+                                "last_update": status.last_update}
+        if self.rollups is not None:  # said, but not a reason for a load balancer to look elsewhere
+            body["rollups"] = {"problem": self.rollups.status.problem,
+                               "last_change": self.rollups.status.last_change}
+        self.write(json.dumps(body) + "\n")
 
 
 class MetricsHandler(HealthHandler):
@@ -61,8 +67,9 @@ class MetricsHandler(HealthHandler):
 
 
 class FeedCollector(Collector):
-    def __init__(self, feed: TableFeed, sockets: Sized, guarded: list[ReadOnlyServer]) -> None:
-        self.feed, self.sockets, self.guarded = feed, sockets, guarded
+    def __init__(self, feed: TableFeed, sockets: Sized, guarded: list[ReadOnlyServer],
+                 rollups: RollupFeed | None = None) -> None:
+        self.feed, self.sockets, self.guarded, self.rollups = feed, sockets, guarded, rollups
 
     def collect(self) -> Iterator[Any]:
         status = self.feed.status
@@ -88,10 +95,18 @@ class FeedCollector(Collector):
                                   value=STATS.malformed_frames)
         yield CounterMetricFamily("tdpersp_slow_viewers", "viewers disconnected for reading too slowly",
                                   value=STATS.slow_viewers)
+        if self.rollups is not None:
+            rollups = self.rollups.status
+            yield CounterMetricFamily("tdpersp_rollup_queries", "rollup queries sent to TDengine",
+                                      value=rollups.stats.queries)
+            yield CounterMetricFamily("tdpersp_rollup_loads", "rollups loaded whole (start-up, outages)",
+                                      value=rollups.stats.loads)
+            yield GaugeMetricFamily("tdpersp_rollup_windows", "rollup windows held",
+                                    value=rollups.stats.windows)
 
 
-def registry(feed: TableFeed, sockets: Sized,
-             guarded: list[ReadOnlyServer]) -> prometheus_client.CollectorRegistry:
+def registry(feed: TableFeed, sockets: Sized, guarded: list[ReadOnlyServer],
+             rollups: RollupFeed | None = None) -> prometheus_client.CollectorRegistry:
     reg = prometheus_client.CollectorRegistry(auto_describe=False)
-    reg.register(FeedCollector(feed, sockets, guarded))
+    reg.register(FeedCollector(feed, sockets, guarded, rollups))
     return reg

@@ -9,6 +9,7 @@ import perspective
 import tornado.web
 
 from tdpersp.live.feed import TableFeed
+from tdpersp.rollups.feed import RollupFeed
 from tdpersp.serve.access import Checked
 
 PAGE = Path(__file__).resolve().parents[2] / "prsp-viewer.html"
@@ -34,9 +35,10 @@ class CorsStaticHandler(tornado.web.StaticFileHandler):
 class ConfigHandler(Checked):
     """What the page needs to know: which table to show and its columns, and the versions, for checking."""
 
-    def initialize(self, feed: TableFeed, table_name: str) -> None:
+    def initialize(self, feed: TableFeed, table_name: str, rollups: RollupFeed | None = None) -> None:
         self.feed = feed
         self.table_name = table_name
+        self.rollups = rollups
 
     def get(self) -> None:
         status, model = self.feed.status, self.feed.model
@@ -50,6 +52,8 @@ class ConfigHandler(Checked):
             "schema": model.perspective_schema() if model else None,
             "tags": [c.name for c in model.columns if c.is_tag] if model else [],
             "source": f"{model.db}.{model.name}" if model else None,
+            # The rollup tables (tdpersp/rollups/): name, window, retention (null: for ever), ready.
+            "rollups": self.rollups.describe() if self.rollups else [],
         })
 
 
