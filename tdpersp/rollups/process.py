@@ -121,7 +121,7 @@ class Roller:
             cutoff = level.cutoff(now)
             found = self._ask(level, [(cutoff, None)] if cutoff is not None else None)
             store = self.stores[level.name]
-            for group, start in store.keys() - found.keys():
+            for group, start in store.held() - found.keys():
                 pending.drop(level, store, group, start)
             for (group, start), values in found.items():
                 pending.put(level, store, group, start, values)

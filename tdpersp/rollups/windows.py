@@ -25,7 +25,7 @@ class Windows:
     def __len__(self) -> int:
         return sum(map(len, self.by_start.values()))
 
-    def keys(self) -> set[tuple[Group, int]]:
+    def held(self) -> set[tuple[Group, int]]:
         return {(group, start) for start, groups in self.by_start.items() for group in groups}
 
     def get(self, group: Group, start: int) -> Values | None:

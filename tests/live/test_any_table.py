@@ -77,12 +77,13 @@ def create(standin: Any, db: str, schema: Schema) -> None:
 
 
 def write(standin: Any, db: str, schema: Schema, first: int, count: int, subtables: int = 3,
-          late_ms: int = 0) -> None:
-    """Rows first..first+count-1, spread over the subtables, one per millisecond (minus `late_ms`)."""
+          late_ms: int = 0, t0_ms: int = T0_MS) -> None:
+    """Rows first..first+count-1, spread over the subtables, row i at `t0_ms` + i milliseconds
+    (minus `late_ms`)."""
     conn = connect(standin)
     for s in range(subtables if schema.tags else 1):
         numbers = range(first + s, first + count, subtables if schema.tags else 1)
-        values = " ".join(f"({(T0_MS + i - late_ms) * schema.ticks_per_ms}, {schema.columns.format(i=i)})"
+        values = " ".join(f"({(t0_ms + i - late_ms) * schema.ticks_per_ms}, {schema.columns.format(i=i)})"
                           for i in numbers)
         if not values:
             continue

@@ -21,14 +21,15 @@ WIDTHS = {"1s": 1_000, "1m": 60_000, "1h": 3_600_000}
 
 
 def tdengine_windows(host: str, port: int, db: str, table: str, window: str, columns: list[str],
-                     tags: list[str], precision: str, since_ms: int | None = None) -> dict[tuple, tuple]:
+                     tags: list[str], precision: str, since_ms: int | None = None,
+                     ts: str = "ts") -> dict[tuple, tuple]:
     """(tag values…, window start ms) -> (rows, c_first, c_last, c_min, c_max, c_sum for each c)."""
     items = ["CAST(_wstart AS BIGINT)", "COUNT(*)"]
     items += [f"{f}(`{c}`)" for c in columns for f in ("FIRST", "LAST", "MIN", "MAX", "SUM")]
     items += [f"`{t}`" for t in tags]
     sql = f"SELECT {', '.join(items)} FROM {db}.{table}"
     if since_ms is not None:
-        sql += f" WHERE ts >= {since_ms * TICKS[precision]}"
+        sql += f" WHERE `{ts}` >= {since_ms * TICKS[precision]}"
     if tags:
         sql += " PARTITION BY " + ", ".join(f"`{t}`" for t in tags)
     sql += f" INTERVAL({window})"
@@ -72,14 +73,15 @@ def mismatches(got: dict[tuple, tuple], expected: dict[tuple, tuple], since_ms: 
 
 
 def same(got: tuple, expected: tuple, float_sums: tuple[int, ...]) -> bool:
-    """Integers exactly; floats to 1e-15 (Perspective's JSON output prints 16 significant digits:
-    TDengine's 440.60809326171875 is read back as 440.6080932617187); float sums to 1e-9."""
+    """Perspective integers exactly; Perspective floats to 1e-15, for its JSON output prints 16
+    significant digits (TDengine's 440.60809326171875 is read back as 440.6080932617187), which
+    still tells apart any two integers below 10**15; sums of FLOAT/DOUBLE columns to 1e-9."""
     for i, (a, b) in enumerate(zip(got, expected, strict=True)):
         if a is None or b is None:
             if a is not b:
                 return False
-        elif isinstance(b, int):
-            if float(a) != float(b):
+        elif isinstance(a, int):
+            if a != b:
                 return False
         elif not math.isclose(a, b, rel_tol=1e-9 if i in float_sums else 1e-15):
             return False

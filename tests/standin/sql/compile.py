@@ -407,6 +407,8 @@ class ExprCompiler:
         if name == "sum":
             if arg.type in T.FLOAT_TYPES:
                 return Typed(f"SUM({arg.sql})", T.DOUBLE, 8)
+            if arg.type in T.DECIMAL_TYPES:  # DECIMAL(38, s), added exactly (values are text here)
+                return Typed(f"td_decimal_sum({arg.sql})", T.DECIMAL, 16, T.DECIMAL_MAX_PRECISION, arg.scale)
             unsigned = arg.type.code in (11, 12, 13, 14)
             return Typed(f"SUM({arg.sql})", T.UBIGINT if unsigned else T.BIGINT, 8)
         if name == "avg":

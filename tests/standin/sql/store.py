@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import weakref
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from .. import types as T
@@ -52,6 +53,20 @@ class _Last(_Aggregate):
     later = True
 
 
+class _DecimalSum:
+    """SUM of a DECIMAL column, exact: its values are stored as text (sqlite's SUM would add floats)."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: str | None) -> None:
+        if value is not None:
+            self.total = Decimal(value) + (self.total or 0)
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else str(self.total)
+
+
 class _StdDev:
     """STDDEV: population standard deviation (Welford's update keeps it accurate); NULLs ignored."""
 
@@ -78,6 +93,7 @@ class Store:
         self.conn.create_aggregate("td_first", 2, _Aggregate)
         self.conn.create_aggregate("td_last", 2, _Last)
         self.conn.create_aggregate("td_stddev", 1, _StdDev)
+        self.conn.create_aggregate("td_decimal_sum", 1, _DecimalSum)
         self.listeners: list[Listener] = []
         self._open_streams: weakref.WeakSet[SqliteRows] = weakref.WeakSet()
 

@@ -53,6 +53,14 @@ def test_decimal_columns_describe_insert_select(conn):
     assert fetch(conn, f"SELECT big FROM t WHERE ts = {T0 + 1}")[0][0].as_tuple().exponent == -6
 
 
+def test_sum_of_a_decimal_is_an_exact_decimal(conn):
+    """SUM(DECIMAL(p, s)) is DECIMAL(38, s) in TDengine's manual, added exactly: the rollups sum
+    DECIMAL columns (found when the stand-in typed it BIGINT and failed to encode 2.50)."""
+    conn.execute("CREATE TABLE t (ts TIMESTAMP, d DECIMAL(10, 2))")
+    conn.execute(f"INSERT INTO t VALUES ({T0}, '0.10') ({T0 + 1}, '0.20') ({T0 + 2}, NULL) ({T0 + 1000}, 7)")
+    assert fetch(conn, "SELECT SUM(d) FROM t INTERVAL(1s)") == [(Decimal("0.30"),), (Decimal("7.00"),)]
+
+
 def test_decimal_is_not_a_tag_type(conn):
     """TDengine 3.3.6 allows DECIMAL for columns only: as a tag it is a syntax error (0x2600)."""
     code, _, _ = td_error(conn.execute, "CREATE STABLE st (ts TIMESTAMP, v INT) TAGS (d DECIMAL(10, 2))")
