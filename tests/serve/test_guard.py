@@ -230,11 +230,13 @@ def test_health_and_metrics(server: tuple[Program, int]) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as reply:
         body = reply.read().decode()
     assert json.loads(body)["state"] == "live" and body.count("\n") == 1
+    assert json.loads(body)["rollups"]["problem"] == ""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
         metrics = reply.read().decode()
     assert "tdpersp_reader_delivered_total 1000.0" in metrics  # the newest 1,000 of 2,000
     for name in ("tdpersp_viewers", "tdpersp_views", "tdpersp_refused_requests_total",
-                 "tdpersp_malformed_frames_total", "tdpersp_slow_viewers_total"):
+                 "tdpersp_malformed_frames_total", "tdpersp_slow_viewers_total",
+                 "tdpersp_rollup_queries_total", "tdpersp_rollup_loads_total", "tdpersp_rollup_windows"):
         assert f"\n{name} " in metrics, name
 
 
