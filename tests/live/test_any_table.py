@@ -65,7 +65,8 @@ SCHEMAS = [
 
 
 def connect(standin: Any) -> Any:
-    return taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+    """To the stand-in, or to any target with host, port, user and password (tests/conftest.py)."""
+    return taosws.connect(host=standin.host, port=standin.port, user=standin.user, password=standin.password)
 
 
 def create(standin: Any, db: str, schema: Schema) -> None:

@@ -50,7 +50,8 @@ def now_ms() -> int:
 
 def serve(standin: Any, db: str, schema: Schema, source: str, port: int, **extra: Any) -> Program:
     env = taos_env(standin.host, standin.port, database=db, TAOS_TABLENAME=schema.name,
-                   PERSPECTIVE_PORT=port, PERSPECTIVE_SOURCE=source, PERSPECTIVE_REFRESH_RATE=100, **extra)
+                   TAOS_USER=standin.user, TAOS_PASSWORD=standin.password, PERSPECTIVE_PORT=port,
+                   PERSPECTIVE_SOURCE=source, PERSPECTIVE_REFRESH_RATE=100, **extra)
     program = Program("perspective_server.py", env)
     wait_for_server(port)
     return program
@@ -68,7 +69,8 @@ def problems(standin: Any, db: str, schema: Schema, port: int,
         # do not cut at the same instant.
         since = None if keep is None else -(-(now - keep) // width) * width + 5_000
         expected = tdengine_windows(standin.host, standin.port, db, schema.name, window, columns, tags,
-                                    schema.precision, since, ts=TS.get(schema.name, "ts"))
+                                    schema.precision, since, ts=TS.get(schema.name, "ts"),
+                                    user=standin.user, password=standin.password)
         got = served_windows(port, f"{TABLE}_{window}", columns, tags)
         found += [f"{window}: {p}" for p in mismatches(got, expected, since, sums)]
         if keep is not None:  # and nothing left that has left the retention (expired every second)
@@ -93,11 +95,13 @@ def write_now(standin: Any, db: str, schema: Schema, base: int, seconds: range, 
 
 
 @pytest.mark.parametrize("source", ["poll", "subscribe"])
-def test_trades_rollups_equal_tdengine_with_late_rows(standin, db_name, source: str) -> None:
+def test_trades_rollups_equal_tdengine_with_late_rows(td, db_name, source: str) -> None:
     """Guards exactness as rows land, late ones included: for `subscribe`, rows 30 minutes late
     (inside the 1 s level), 3 hours late (only the 1 min and 1 h levels hold them: their 1-minute
     windows are asked of TDengine, the 1 s level cannot merge them) and 3 days late (1 h only); for
-    `poll`, rows 1.5 s behind the newest, inside its 2 s lookback."""
+    `poll`, rows 1.5 s behind the newest, inside its 2 s lookback. Runs against a real TDengine
+    too (TDENGINE_TEST_URL): the one test here that needs no restart of TDengine."""
+    standin = td
     create(standin, db_name, TRADES)
     base = now_ms() - 20_000
     write_now(standin, db_name, TRADES, base, range(3))
@@ -113,6 +117,9 @@ def test_trades_rollups_equal_tdengine_with_late_rows(standin, db_name, source: 
             write_now(standin, db_name, TRADES, base, range(12, 13), late_ms=1_500)
         assert_exact(standin, db_name, TRADES, port, server)
         assert server.stop() == 0
+    conn = connect(standin)  # a database with a topic cannot be dropped (the fixture drops it)
+    conn.execute(f"DROP TOPIC IF EXISTS {db_name}_{TRADES.name}_live")
+    conn.close()
 
 
 @pytest.mark.parametrize("source", ["poll", "subscribe"])

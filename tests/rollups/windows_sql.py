@@ -22,7 +22,7 @@ WIDTHS = {"1s": 1_000, "1m": 60_000, "1h": 3_600_000}
 
 def tdengine_windows(host: str, port: int, db: str, table: str, window: str, columns: list[str],
                      tags: list[str], precision: str, since_ms: int | None = None,
-                     ts: str = "ts") -> dict[tuple, tuple]:
+                     ts: str = "ts", user: str = "root", password: str = "taosdata") -> dict[tuple, tuple]:
     """(tag values…, window start ms) -> (rows, c_first, c_last, c_min, c_max, c_sum for each c)."""
     items = ["CAST(_wstart AS BIGINT)", "COUNT(*)"]
     items += [f"{f}(`{c}`)" for c in columns for f in ("FIRST", "LAST", "MIN", "MAX", "SUM")]
@@ -33,7 +33,7 @@ def tdengine_windows(host: str, port: int, db: str, table: str, window: str, col
     if tags:
         sql += " PARTITION BY " + ", ".join(f"`{t}`" for t in tags)
     sql += f" INTERVAL({window})"
-    conn = taosws.connect(host=host, port=port, user="root", password="taosdata")
+    conn = taosws.connect(host=host, port=port, user=user, password=password)
     try:
         rows = list(conn.query(sql))
     finally:
