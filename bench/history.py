@@ -47,11 +47,12 @@ TABLE = "stock_history"
 PAGE = 100_000  # rows per SELECT when loading everything
 
 
-def fill(cfg: TaosConfig, rows: int) -> float:
-    """Writes `rows` trades with stmt2; returns rows/s (data generation included)."""
+def fill(cfg: TaosConfig, rows: int, clock: trades.MonotonicClock | None = None) -> float:
+    """Writes `rows` trades with stmt2, stamped by `clock` (default: now on, one µs apart at
+    least); returns rows/s (data generation included)."""
     conn = connect(cfg, use_database=False)
     writer = BatchWriter(conn, cfg, trades.TRADES, ensure_schema(conn, cfg, trades.TRADES))
-    clock, rng = trades.MonotonicClock(), random.Random(9)
+    clock, rng = clock or trades.MonotonicClock(), random.Random(9)
     started = time.perf_counter()
     for start in range(0, rows, BATCH):
         writer.write(trades.make_batch(min(BATCH, rows - start), clock, rng))

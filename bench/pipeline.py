@@ -35,6 +35,7 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,26 +123,32 @@ class Follower:
         if delta:
             self.deltas.append((time.time(), delta))
 
-    def rows(self) -> tuple[Counter[KeyT], list[tuple[float, float]]]:
-        """Every row's key, and (when it was written, its lag) in seconds."""
+    def frames(self) -> Iterator[tuple[float, dict[str, list[Any]]]]:
+        """Each delta as it arrived: (when, its rows column by column), decoded here, after the run,
+        so that decoding takes no CPU from the server while it is measured."""
         local = perspective.Server().new_local_client()
-        keys: Counter[KeyT] = Counter()
-        lags: list[tuple[float, float]] = []
         for arrived, delta in self.deltas:
             table = local.table(delta)
             view = table.view()
-            cols = view.to_columns()
+            yield arrived, view.to_columns()
+            view.delete()
+            table.delete()
+
+    def rows(self) -> tuple[Counter[KeyT], list[tuple[float, float]]]:
+        """Every row's key, and (when it was written, its lag) in seconds."""
+        keys: Counter[KeyT] = Counter()
+        lags: list[tuple[float, float]] = []
+        for arrived, cols in self.frames():
             for ts, *values in zip(*(cols[name] for name in self.columns), strict=True):
                 keys[key(ts, *values)] += 1
                 lags.append((ts / 1000, arrived - ts / 1000))
-            view.delete()
-            table.delete()
         return keys, lags
 
 
-async def follow(port: int, follower: Follower, done: asyncio.Event) -> None:
+async def follow(port: int, follower: Follower, done: asyncio.Event,
+                 table_name: str = "stock_values") -> None:
     async with remote_client(f"ws://127.0.0.1:{port}/websocket") as client:
-        table = await client.open_table("stock_values")
+        table = await client.open_table(table_name)
         view = await table.view()
         await view.on_update(follower.on_update, mode="row")
         await done.wait()
@@ -160,11 +167,7 @@ def run_server_source(source: str, rate: int, seconds: float, dataset: str = "tr
         env = taos_env(standin.host, standin.port, database=DATABASE, TAOS_TABLENAME=table,
                        PRODUCER_DATASET=dataset)
         create_table(TaosConfig(standin.host, standin.port, "root", "taosdata", DATABASE, table), rows)
-        # The one client here must see every row, however far behind it falls: the slow-viewer
-        # cut (PERSPECTIVE_MAX_QUEUE_BYTES) is lifted to 4 GiB for it.
-        server_env = env | {"PERSPECTIVE_PORT": str(port), "PERSPECTIVE_TABLE_LIMIT": str(limit),
-                            "PERSPECTIVE_SOURCE": source, "PERSPECTIVE_MAX_QUEUE_BYTES": str(4 << 30)}
-        with Program("perspective_server.py", server_env) as server:
+        with Program("perspective_server.py", server_settings(env, port, source, limit)) as server:
             wait_for_server(port)
             server.wait_for("reading rows")  # the live table is made, empty: the client can follow it
             follower = Follower(columns)
@@ -176,6 +179,14 @@ def run_server_source(source: str, rate: int, seconds: float, dataset: str = "tr
         result.steady_lags = [lag for written, lag in lags if written >= first + STARTUP]
         compare(result, got, tdengine_keys(standin, dataset))
     return result
+
+
+def server_settings(env: dict[str, str], port: int, source: str, limit: int) -> dict[str, str]:
+    """The server's environment for a run: `env` (TDengine, table), its port, source and table limit.
+    The one client here must see every row, however far behind it falls: the slow-viewer cut
+    (PERSPECTIVE_MAX_QUEUE_BYTES) is lifted to 4 GiB for it."""
+    return env | {"PERSPECTIVE_PORT": str(port), "PERSPECTIVE_TABLE_LIMIT": str(limit),
+                  "PERSPECTIVE_SOURCE": source, "PERSPECTIVE_MAX_QUEUE_BYTES": str(4 << 30)}
 
 
 def create_table(cfg: TaosConfig, dataset: Dataset) -> None:

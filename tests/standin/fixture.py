@@ -61,6 +61,11 @@ class StandInProcess:
         return line
 
     @property
+    def pid(self) -> int:
+        """The stand-in's process, e.g. for a benchmark to read its CPU time."""
+        return self._proc.pid
+
+    @property
     def url(self) -> str:
         return f"taosws://{self.user}:{self.password}@{self.host}:{self.port}"
 
