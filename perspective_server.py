@@ -162,7 +162,7 @@ async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int
     children = [reader]
     rollups = None
     if values.perspective_rollups:
-        roller, rollup_pipe = rollup_process.start(cfg, values.perspective_rollups)
+        roller, rollup_pipe = rollup_process.start(cfg, values.perspective_rollups, options.refresh)
         children.append(roller)
         rollups = RollupFeed(rollup_maker(server), rollup_pipe, values.perspective_rollups,
                              values.perspective_table_name, on_failure=fail,

@@ -33,24 +33,34 @@ EXPIRE_SECONDS = 1.0  # how often windows that left their retention are removed 
 MAX_SPANS = 16  # OR'ed time ranges per query; the nearest are joined beyond this
 
 
-def start(cfg: TaosConfig,
-          levels: tuple[Level, ...]) -> tuple[multiprocessing.process.BaseProcess, Connection]:
+def start(cfg: TaosConfig, levels: tuple[Level, ...],
+          refresh: float) -> tuple[multiprocessing.process.BaseProcess, Connection]:
+    """Start the rollup process, which steps at most once per `refresh` seconds."""
     context = multiprocessing.get_context("spawn")
     server_end, child_end = context.Pipe(duplex=True)
-    process = context.Process(target=run, args=(cfg, levels, child_end), name="tdengine-rollups", daemon=True)
+    process = context.Process(target=run, args=(cfg, levels, refresh, child_end), name="tdengine-rollups",
+                              daemon=True)
     process.start()
     child_end.close()
     return process, server_end
 
 
-def run(cfg: TaosConfig, levels: tuple[Level, ...], pipe: Connection) -> None:
-    """Wait for touched seconds, query, send the changes; ends quietly when the server goes."""
+def run(cfg: TaosConfig, levels: tuple[Level, ...], refresh: float, pipe: Connection) -> None:
+    """Wait for touched seconds, query, send the changes; ends quietly when the server goes.
+
+    At most one step per `refresh` (PERSPECTIVE_REFRESH_RATE): a step costs about the same
+    whatever it holds (bench/rollups.py, 2026-12-02: some 15 ms of CPU, two thirds of it the
+    server's three `table.update()` calls), and `subscribe` delivers many small batches (9 a
+    second at 1,000 rows/s), so what arrives meanwhile waits and is asked for in one query."""
     roller = Roller(LazyConnection(cfg).query, levels)
+    last = 0.0
     try:
         while True:
             if pipe.poll(RETRY_SECONDS if roller.behind else EXPIRE_SECONDS):
+                time.sleep(max(0.0, last + refresh - time.monotonic()))
                 while pipe.poll():  # whatever is waiting: one query for all of it
                     roller.note(pipe.recv())
+            last = time.monotonic()
             changes = roller.step()
             if changes:
                 pipe.send(changes)

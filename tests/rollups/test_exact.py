@@ -57,6 +57,13 @@ def serve(standin: Any, db: str, schema: Schema, source: str, port: int, **extra
     return program
 
 
+def serving(standin: Any, db: str, schema: Schema, source: str, port: int, **extra: Any) -> Program:
+    """perspective_server.py, once its rollup tables exist."""
+    server = serve(standin, db, schema, source, port, **extra)
+    server.wait_for("rollups: ")
+    return server
+
+
 def problems(standin: Any, db: str, schema: Schema, port: int,
              levels: tuple[tuple[str, int | None], ...] = DEFAULT_LEVELS) -> list[str]:
     """Every difference between the served rollup tables and TDengine's answer, at this moment."""
@@ -80,12 +87,15 @@ def problems(standin: Any, db: str, schema: Schema, port: int,
 
 
 def assert_exact(standin: Any, db: str, schema: Schema, port: int, server: Program,
-                 levels: tuple[tuple[str, int | None], ...] = DEFAULT_LEVELS) -> None:
-    """Once the writing is done, the rollups catch up with TDengine within 30 s and stay equal."""
+                 levels: tuple[tuple[str, int | None], ...] = DEFAULT_LEVELS, stop: bool = True) -> None:
+    """Once the writing is done, the rollups catch up with TDengine within 30 s; then (`stop`) the
+    server stops cleanly."""
     deadline = time.monotonic() + 30
     while (found := problems(standin, db, schema, port, levels)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not found, "\n".join(found[:12]) + "\n" + server.output[-3000:]
+    if stop:
+        assert server.stop() == 0, server.output[-3000:]
 
 
 def write_now(standin: Any, db: str, schema: Schema, base: int, seconds: range, late_ms: int = 0) -> None:
@@ -106,8 +116,7 @@ def test_trades_rollups_equal_tdengine_with_late_rows(td, db_name, source: str) 
     base = now_ms() - 20_000
     write_now(standin, db_name, TRADES, base, range(3))
     port = free_port()
-    with serve(standin, db_name, TRADES, source, port) as server:
-        server.wait_for("rollups: ")
+    with serving(standin, db_name, TRADES, source, port) as server:
         write_now(standin, db_name, TRADES, base, range(3, 10))
         if source == "subscribe":
             for late in (30 * 60_000, 3 * HOUR, 3 * DAY):
@@ -116,9 +125,8 @@ def test_trades_rollups_equal_tdengine_with_late_rows(td, db_name, source: str) 
             write_now(standin, db_name, TRADES, base, range(10, 12))
             write_now(standin, db_name, TRADES, base, range(12, 13), late_ms=1_500)
         assert_exact(standin, db_name, TRADES, port, server)
-        assert server.stop() == 0
-    conn = connect(standin)  # a database with a topic cannot be dropped (the fixture drops it)
-    conn.execute(f"DROP TOPIC IF EXISTS {db_name}_{TRADES.name}_live")
+    conn = connect(standin)  # a database with a topic cannot be dropped (the fixture drops it);
+    conn.execute(f"DROP TOPIC IF EXISTS FORCE {db_name}_{TRADES.name}_live")  # FORCE: its consumer may linger
     conn.close()
 
 
@@ -129,15 +137,13 @@ def test_rollups_survive_a_tdengine_restart(standin, db_name, source: str) -> No
     create(standin, db_name, TRADES)
     base = now_ms() - 20_000
     port = free_port()
-    with serve(standin, db_name, TRADES, source, port) as server:
-        server.wait_for("rollups: ")
+    with serving(standin, db_name, TRADES, source, port) as server:
         write_now(standin, db_name, TRADES, base, range(0, 4))
         standin.stop()
         time.sleep(1.5)
         standin.start()
         write_now(standin, db_name, TRADES, base, range(4, 8))
         assert_exact(standin, db_name, TRADES, port, server)
-        assert server.stop() == 0
 
 
 @pytest.mark.parametrize("source", ["poll", "subscribe"])
@@ -147,16 +153,13 @@ def test_rollups_survive_a_server_restart_mid_stream(standin, db_name, source: s
     create(standin, db_name, TRADES)
     base = now_ms() - 20_000
     port = free_port()
-    with serve(standin, db_name, TRADES, source, port) as first:
-        first.wait_for("rollups: ")
+    with serving(standin, db_name, TRADES, source, port) as first:
         write_now(standin, db_name, TRADES, base, range(0, 3))
         assert first.stop() == 0
     write_now(standin, db_name, TRADES, base, range(3, 5))
-    with serve(standin, db_name, TRADES, source, port) as second:
-        second.wait_for("rollups: ")
+    with serving(standin, db_name, TRADES, source, port) as second:
         write_now(standin, db_name, TRADES, base, range(5, 8))
         assert_exact(standin, db_name, TRADES, port, second)
-        assert second.stop() == 0
 
 
 def test_rollups_survive_a_dropped_topic(standin, db_name) -> None:
@@ -166,8 +169,7 @@ def test_rollups_survive_a_dropped_topic(standin, db_name) -> None:
     create(standin, db_name, TRADES)
     base = now_ms() - 20_000
     port = free_port()
-    with serve(standin, db_name, TRADES, "subscribe", port) as server:
-        server.wait_for("rollups: ")
+    with serving(standin, db_name, TRADES, "subscribe", port) as server:
         write_now(standin, db_name, TRADES, base, range(0, 3))
         conn = connect(standin)
         conn.execute(f"DROP TOPIC IF EXISTS FORCE {db_name}_{TRADES.name}_live")
@@ -177,7 +179,6 @@ def test_rollups_survive_a_dropped_topic(standin, db_name) -> None:
         server.wait_for("no committed offset", timeout=30)
         write_now(standin, db_name, TRADES, base, range(6, 8))
         assert_exact(standin, db_name, TRADES, port, server)
-        assert server.stop() == 0
 
 
 ANY = [SCHEMAS[0], SCHEMAS[1], dataclasses.replace(SCHEMAS[2], columns="{i}.5, 'n{i}'")]
@@ -192,15 +193,13 @@ def test_rollups_of_any_table(standin, db_name, schema: Schema) -> None:
     create(standin, db_name, schema)
     base = now_ms() - 20_000
     port = free_port()
-    with serve(standin, db_name, schema, "subscribe", port) as server:
-        server.wait_for("rollups: ")
+    with serving(standin, db_name, schema, "subscribe", port) as server:
         write_now(standin, db_name, schema, base, range(0, 3))
         if schema.name == "plain":
             write_now(standin, db_name, dataclasses.replace(schema, columns="NULL, 'gap'"), base, range(3, 4))
         else:
             write_now(standin, db_name, schema, base, range(3, 4), late_ms=2 * HOUR)
         assert_exact(standin, db_name, schema, port, server)
-        assert server.stop() == 0
 
 
 def test_windows_leave_the_table_with_their_retention(standin, db_name) -> None:
@@ -209,15 +208,13 @@ def test_windows_leave_the_table_with_their_retention(standin, db_name) -> None:
     create(standin, db_name, TRADES)
     port = free_port()
     levels = (("1s", 5_000), ("1m", None))
-    with serve(standin, db_name, TRADES, "poll", port, PERSPECTIVE_ROLLUPS="1s:5s,1m") as server:
-        server.wait_for("rollups: ")
+    with serving(standin, db_name, TRADES, "poll", port, PERSPECTIVE_ROLLUPS="1s:5s,1m") as server:
         write_now(standin, db_name, TRADES, now_ms() - 2_000, range(0, 2))
-        assert_exact(standin, db_name, TRADES, port, server, levels)
+        assert_exact(standin, db_name, TRADES, port, server, levels, stop=False)
         assert served_windows(port, f"{TABLE}_1s", *MEASURES[TRADES.name])
         time.sleep(6)
         assert served_windows(port, f"{TABLE}_1s", *MEASURES[TRADES.name]) == {}
         assert_exact(standin, db_name, TRADES, port, server, levels)
-        assert server.stop() == 0
 
 
 def test_a_bad_rollups_value_stops_the_server_naming_it() -> None:
