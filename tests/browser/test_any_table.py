@@ -110,6 +110,37 @@ def test_meters_served_page_builds_its_panels_from_the_schema(meters: h.Stack, w
     assert not watched.unexpected_errors()
 
 
+def test_meters_per_minute_panels_read_the_minute_rollup(meters: h.Stack, watched: h.Watched) -> None:
+    """Over meters, the per-minute panels read the 1-minute rollup table: a line per location of
+    the average current per minute, and a grid of every measure's average, min and max per
+    minute and location, the newest minute first, minute-aligned, with min <= average <= max in
+    every row and only locations TDengine has; both titles say "Last 24 hours, per minute".
+
+    Guards against: no per-minute panels for a table that is not trades, an average from the
+    wrong columns (outside its window's min and max), a split by something else than a tag. It
+    cannot show the averages equal TDengine's (rows keep landing in the current minute): the
+    trades' totals test compares the same weighted mean with SQL."""
+    page = open_page(watched, meters.url)
+    assert h.plugin_name(page, "minutes") == "perspective-viewer-charts-y-line"
+    for panel in ("minutes", "minute_stats"):
+        assert h.layout(page, panel)["title"].startswith("Last 24 hours, per minute"), panel
+    locations = {location for (location,) in
+                 meters.query("SELECT location FROM anytable.meters PARTITION BY location")}
+    chart = h.view_columns(page, "minutes")
+    assert chart["__ROW_PATH__"], "no minute in the chart"
+    assert {name.split("|")[0] for name in chart if "|" in name} <= locations
+    grid = h.view_columns(page, "minute_stats")
+    rows = [(path, i) for i, path in enumerate(grid["__ROW_PATH__"]) if len(path) == 2]  # minute, location
+    starts = [start for (start, _), _ in rows]
+    assert rows and all(start % 60_000 == 0 for start in starts) and starts == sorted(starts, reverse=True)
+    assert {location for (_, location), _ in rows} <= locations
+    for measure in ("current", "voltage", "phase"):
+        for path, i in rows:
+            low, average, high = (grid[f"{stat} {measure}"][i] for stat in ("min", "avg", "max"))
+            assert low - 1e-9 <= average <= high + 1e-9, (measure, path, low, average, high)
+    assert not watched.unexpected_errors()
+
+
 def test_meters_rows_are_tdengine_rows_and_move(meters: h.Stack, watched: h.Watched) -> None:
     """The latest-rows grid shows rows the producer wrote (matched by device and voltage, read
     back from the stand-in), newest first, and its top row changes as rows arrive; the
