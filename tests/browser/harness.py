@@ -7,11 +7,14 @@ Used by the browser tests and by ``python -m tests.browser.screenshots``. Chromi
 from __future__ import annotations
 
 import base64
+import itertools
+import json
 import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,8 +28,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 850}
 PAGE_FILE = REPO_ROOT / "prsp-viewer.html"
-PANELS = ("trades", "tickers", "prices", "clients")
-CHART_PANELS = ("prices", "clients")
+# The trades' live panels with the default rollups (PERSPECTIVE_ROLLUPS): candles, and the all-time
+# totals in place of the live table's per-ticker pivot.
+PANELS = ("candles", "trades", "totals", "prices", "clients")
+CHART_PANELS = ("candles", "prices", "clients")
 # Slow enough for a 2-core box shared with the browser, fast enough to see new rows every poll.
 PRODUCER_RATE = 40
 # What Chromium itself logs (as console errors) for each connection attempt while the server is
@@ -146,6 +151,21 @@ def watch(context: Any) -> Watched:
     return watched
 
 
+def rewrite_config(page: Any, change: Callable[[dict[str, Any], int], None]) -> None:
+    """Rewrites every /config.json the page fetches: ``change(config, n)`` edits the server's
+    reply, ``n`` counting the replies from 1. What the page does with a config a real server
+    would send, without running that server."""
+    replies = itertools.count(1)
+
+    def rewrite(route: Any) -> None:
+        reply = route.fetch()
+        config = reply.json()
+        change(config, next(replies))
+        route.fulfill(response=reply, body=json.dumps(config))
+
+    page.route("**/config.json*", rewrite)
+
+
 # --- reading the dashboard --------------------------------------------------------------------
 
 def wait_live(page: Any, connections: int = 1, timeout: float = 30.0) -> None:
@@ -161,6 +181,25 @@ def wait_live(page: Any, connections: int = 1, timeout: float = 30.0) -> None:
                              " Object.values(dashboard.panels).map((p) => p.name + ':' + p.state)]")
         raise AssertionError(f"not live on connection {connections} within {timeout} s: "
                              f"{status(page)} {seen}") from None
+
+
+def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0) -> Any:
+    """Reads until ``done(value)``, polling from Python; returns the last value read, done or not
+    (the caller asserts, so a failure shows what was there). For what only an async call in the
+    page can read (a viewer's save(), its view): Playwright's wait_for_function takes the promise
+    an async predicate returns for a truthy value, and returns at once."""
+    deadline = time.monotonic() + timeout
+    while not done(value := read()) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return value
+
+
+def wait_shown(page: Any, timeout: float = 30.0) -> None:
+    """Waits until every live panel is shown, the rollup panels too (they are shown on their own,
+    once their rollup table is there, so the page can be live before they are)."""
+    page.wait_for_function("Object.keys(dashboard.panels).length > 0 &&"
+                           " Object.values(dashboard.panels).every((p) => p.state === 'shown')",
+                           timeout=timeout * 1000)
 
 
 def status(page: Any) -> dict[str, str]:
@@ -217,6 +256,21 @@ def plugin_name(page: Any, panel: str) -> str:
         " const p = [...v.children].find((c) => c.tagName.startsWith('PERSPECTIVE-VIEWER-')"
         " && !c.tagName.endsWith('-TAB') && !c.tagName.endsWith('-TOOLBAR'));"
         " return p ? p.tagName.toLowerCase() : ''; }", panel)
+
+
+def view_columns(page: Any, panel: str) -> dict[str, list[Any]]:
+    """What a panel's viewer shows, as its view's columns (``__ROW_PATH__`` first when pivoted):
+    the numbers themselves, not the grid's or the chart's formatting of them."""
+    return page.evaluate(
+        "async (panel) => await (await document.querySelector(`[data-panel=${panel}] perspective-viewer`)"
+        ".getView()).to_columns()", panel)
+
+
+def viewer_schema(page: Any, panel: str) -> dict[str, str]:
+    """The schema of the table a panel's viewer reads (the live table, or a rollup table)."""
+    return page.evaluate(
+        "async (panel) => await (await document.querySelector(`[data-panel=${panel}] perspective-viewer`)"
+        ".getTable()).schema()", panel)
 
 
 def layout(page: Any, panel: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Two kinds of test:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -25,8 +24,11 @@ from tests.browser.test_history_panel import open_history
 from tests.browser.test_history_panel import rows as history_rows
 from tests.processes import server_config
 
-GENERIC_PANELS = ("latest", "groups", "over_time", "counts")
-GENERIC_CHARTS = ("over_time", "counts")
+# The live table's four, then per minute over the day from the 1-minute rollup table.
+GENERIC_PANELS = ("latest", "groups", "over_time", "counts", "minutes", "minute_stats")
+GENERIC_CHARTS = ("over_time", "counts", "minutes")
+# Charts with marks from the first rows on (a per-minute line needs two minutes of rows).
+DRAWN_AT_ONCE = ("over_time", "counts")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +51,7 @@ def open_page(watched: h.Watched, url: str, panels: tuple[str, ...] = GENERIC_PA
             " return v && [...v.children].some((c) =>"
             " /^PERSPECTIVE-VIEWER-(DATAGRID|CHARTS)/.test(c.tagName)); }",
             arg=panel, timeout=20_000)
+    h.wait_shown(page)
     return page
 
 
@@ -68,9 +71,11 @@ def columns_named(layout: dict[str, Any]) -> set[str]:
     return names
 
 
-def assert_panels_fit(page: Any, schema: dict[str, str], panels: tuple[str, ...]) -> None:
+def assert_panels_fit(page: Any, panels: tuple[str, ...]) -> None:
+    """Every column a panel's layout names is in the table its viewer reads (the live table, or
+    a rollup table)."""
     for panel in panels:
-        missing = columns_named(h.layout(page, panel)) - set(schema)
+        missing = columns_named(h.layout(page, panel)) - set(h.viewer_schema(page, panel))
         assert not missing, f"{panel} refers to columns the table lacks: {missing}"
 
 
@@ -81,8 +86,9 @@ def storage_keys(page: Any) -> list[str]:
 # --- the meters stack (skipped until the generic server and the meters producer are merged) -----
 
 def test_meters_served_page_builds_its_panels_from_the_schema(meters: h.Stack, watched: h.Watched) -> None:
-    """Served over a meters table: the four generic panels (latest rows, per device, current over
-    time, rows by location) render, the charts draw, every layout names only columns the table
+    """Served over a meters table: the six generic panels (latest rows, per device, current over
+    time, rows by location; per minute: average current per location, every measure's average,
+    min and max) render, the charts draw, every layout names only columns the table it reads
     has, and the title names the table.
 
     Guards against: the trades layouts applied to another table (unknown columns: empty panels,
@@ -97,10 +103,41 @@ def test_meters_served_page_builds_its_panels_from_the_schema(meters: h.Stack, w
     assert h.plugin_name(page, "over_time").startswith("perspective-viewer-charts-")
     assert h.plugin_name(page, "counts") == "perspective-viewer-charts-y-bar"
     page.wait_for_timeout(1500)  # the charts draw after their data arrives
-    for panel in GENERIC_CHARTS:
+    for panel in DRAWN_AT_ONCE:
         assert h.coloured_pixels(page, panel) > 500, f"{panel}: the chart drew nothing"
-    assert_panels_fit(page, config["schema"], GENERIC_PANELS)
+    assert_panels_fit(page, GENERIC_PANELS)
     assert config["source"] in page.title() and config["source"] in page.text_content("h1")
+    assert not watched.unexpected_errors()
+
+
+def test_meters_per_minute_panels_read_the_minute_rollup(meters: h.Stack, watched: h.Watched) -> None:
+    """Over meters, the per-minute panels read the 1-minute rollup table: a line per location of
+    the average current per minute, and a grid of every measure's average, min and max per
+    minute and location, the newest minute first, minute-aligned, with min <= average <= max in
+    every row and only locations TDengine has; both titles say "Last 24 hours, per minute".
+
+    Guards against: no per-minute panels for a table that is not trades, an average from the
+    wrong columns (outside its window's min and max), a split by something else than a tag. It
+    cannot show the averages equal TDengine's (rows keep landing in the current minute): the
+    trades' totals test compares the same weighted mean with SQL."""
+    page = open_page(watched, meters.url)
+    assert h.plugin_name(page, "minutes") == "perspective-viewer-charts-y-line"
+    for panel in ("minutes", "minute_stats"):
+        assert h.layout(page, panel)["title"].startswith("Last 24 hours, per minute"), panel
+    locations = {location for (location,) in
+                 meters.query("SELECT location FROM anytable.meters PARTITION BY location")}
+    chart = h.view_columns(page, "minutes")
+    assert chart["__ROW_PATH__"], "no minute in the chart"
+    assert {name.split("|")[0] for name in chart if "|" in name} <= locations
+    grid = h.view_columns(page, "minute_stats")
+    rows = [(path, i) for i, path in enumerate(grid["__ROW_PATH__"]) if len(path) == 2]  # minute, location
+    starts = [start for (start, _), _ in rows]
+    assert rows and all(start % 60_000 == 0 for start in starts) and starts == sorted(starts, reverse=True)
+    assert {location for (_, location), _ in rows} <= locations
+    for measure in ("current", "voltage", "phase"):
+        for path, i in rows:
+            low, average, high = (grid[f"{stat} {measure}"][i] for stat in ("min", "avg", "max"))
+            assert low - 1e-9 <= average <= high + 1e-9, (measure, path, low, average, high)
     assert not watched.unexpected_errors()
 
 
@@ -141,9 +178,8 @@ def test_meters_layouts_are_saved_under_the_table(meters: h.Stack, watched: h.Wa
     assert not [k for k in storage_keys(page) if k.startswith("prsp-viewer:panel:")]
     page.reload()
     h.wait_live(page)
-    page.wait_for_function("async () => (await document.querySelector("
-                           "'[data-panel=groups] perspective-viewer').save()).filter.length === 1",
-                           timeout=20_000)
+    restored = h.wait_until(lambda: h.layout(page, "groups")["filter"], bool)
+    assert restored == [["voltage", ">", 0]]
     page.click("[data-panel=groups] button.reset")
     page.wait_for_function("(key) => localStorage.getItem(key) === null", arg=key, timeout=10_000)
     assert h.layout(page, "groups")["filter"] == []
@@ -202,17 +238,10 @@ OTHER_SOURCE = "browser.other"
 def describe_another_table(page: Any, waits: int) -> None:
     """Rewrites the page's /config.json: `schema: null` for the first ``waits`` requests (a server
     that has not found its table yet), then OTHER_SCHEMA, tagged by ticker."""
-    replies = {"count": 0}
+    def describe(config: dict[str, Any], reply: int) -> None:
+        config.update(schema=None if reply <= waits else OTHER_SCHEMA, tags=["ticker"], source=OTHER_SOURCE)
 
-    def rewrite(route: Any) -> None:
-        reply = route.fetch()
-        config = reply.json()
-        replies["count"] += 1
-        schema = None if replies["count"] <= waits else OTHER_SCHEMA
-        config.update(schema=schema, tags=["ticker"], source=OTHER_SOURCE)
-        route.fulfill(response=reply, body=json.dumps(config))
-
-    page.route("**/config.json*", rewrite)
+    h.rewrite_config(page, describe)
 
 
 def test_page_waits_for_the_schema_then_fits_its_panels_to_it(stack: h.Stack, watched: h.Watched) -> None:
@@ -234,7 +263,8 @@ def test_page_waits_for_the_schema_then_fits_its_panels_to_it(stack: h.Stack, wa
     assert panel_names(page) == list(GENERIC_PANELS)
     h.wait_grid_rows(page, "latest", minimum=3)
     h.wait_grid_rows(page, "groups", minimum=2)
-    assert_panels_fit(page, OTHER_SCHEMA, GENERIC_PANELS)
+    h.wait_shown(page)  # the rollup panels too
+    assert_panels_fit(page, GENERIC_PANELS)
     assert OTHER_SOURCE in page.title() and OTHER_SOURCE in page.text_content("h1")
     page.evaluate("document.querySelector('[data-panel=latest] perspective-viewer')"
                   ".restore({filter: [['volume', '>', 0]]})")

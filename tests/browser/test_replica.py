@@ -1,4 +1,4 @@
-"""The served page holds a replica: one server view per page, every panel computed in the browser.
+"""The served page holds replicas: one server view per table it shows, every panel computed in the browser.
 
 Real Chromium against the real server, stand-in and producer. What the server holds for each
 page is read from its /metrics (tdpersp_views, tdpersp_viewers), as an operator would.
@@ -44,8 +44,9 @@ REPLICA = """async () => (dashboard.replica ? {size: await dashboard.replica.siz
 
 
 def test_pages_hold_a_bounded_replica_and_ask_the_server_for_one_view_each(served: Any) -> None:
-    """Guards the replica: three served pages go live together, each asks the server for exactly
-    one view (not one per panel), and each page's replica keeps the server table's 1,000-row limit
+    """Guards the replicas: three served pages go live together, each asks the server for exactly
+    one view per table it shows (the live table, and the rollup tables its candles and totals
+    read: not one per panel), and each page's replica keeps the server table's 1,000-row limit
     while 4,000 rows flow, ending with the server's newest row. It cannot prove the panels'
     pivots are right (the dashboard tests check what they show)."""
     standin, env, port = served
@@ -60,8 +61,11 @@ def test_pages_hold_a_bounded_replica_and_ask_the_server_for_one_view_each(serve
             while producer.proc.poll() is None:
                 sizes += [page.evaluate(REPLICA)["size"] for page in pages]
                 time.sleep(0.3)
+        for page in pages:
+            h.wait_shown(page)
         assert metric(port, "tdpersp_viewers") == 3
-        assert metric(port, "tdpersp_views") == 3
+        # Per page: the live table, stock_values_1s (the candles) and stock_values_1h (the totals).
+        assert metric(port, "tdpersp_views") == 3 * 3
         assert sizes and max(sizes) <= 1000
         time.sleep(1.5)  # the last rows reach the server table and the replicas
         server_newest = newest_in_tdengine(standin)
@@ -84,12 +88,13 @@ def newest_in_tdengine(standin: StandInProcess) -> float:
 
 def test_the_page_from_disk_keeps_server_side_panels(served: Any) -> None:
     """Guards the file:// fallback: a module worker cannot start there, so the page from disk has
-    no replica and each of its four panels holds its own view on the server."""
+    no replica and each of its five panels holds its own view on the server."""
     _standin, env, port = served
     with h.chromium() as browser, Program("producer.py", env | {"PRODUCER_COUNT": "500"}) as producer:
         producer.wait()
         page = h.watch(browser).page
         page.goto(f"{h.PAGE_FILE.as_uri()}?server=127.0.0.1:{port}")
         h.wait_live(page)
+        h.wait_shown(page)
         assert page.evaluate("dashboard.replica === undefined")
         assert metric(port, "tdpersp_views") == len(h.PANELS)
