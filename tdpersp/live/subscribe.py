@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import taosws
@@ -70,6 +72,38 @@ def topic_sql(layout: RowLayout, topic: str) -> str:
     return f"CREATE TOPIC IF NOT EXISTS {quote(topic)} AS {layout.select_sql()}"
 
 
+class RecentKeys:
+    """The keys of the last few batches streamed, so that a row the log brings twice in a row
+    reaches the table once.
+
+    The log holds a row twice when it was written twice: a writer that lost its connection after
+    TDengine stored a batch writes it again (TDengine keeps one row per key; its log keeps both),
+    and a consumer that reconnects by itself between a poll and its commit reads the batch again.
+    Both come within moments, so a few batches suffice (seen in CI: 233 rows doubled in
+    tests/live/test_subscribe.py's restart test, where the producer's connection was dropped).
+    A row overwritten with other values so soon keeps its first version in the live table."""
+
+    BATCHES = 8
+
+    def __init__(self) -> None:
+        self._batches: deque[set[Key]] = deque()
+        self._keys: set[Key] = set()
+
+    def new(self, rows: list[Row], key: Callable[[Row], Key]) -> list[Row]:
+        """`rows` less those already streamed lately (or twice in `rows`); remembers the rest."""
+        fresh, seen = [], set()
+        for row in rows:
+            k = key(row)
+            if k not in self._keys and k not in seen:
+                seen.add(k)
+                fresh.append(row)
+        self._batches.append(seen)
+        self._keys |= seen
+        if len(self._batches) > self.BATCHES:
+            self._keys -= self._batches.popleft()
+        return fresh
+
+
 class SubscriptionSource:
     """The `subscribe` source; see the module's docstring for its guarantees."""
 
@@ -83,6 +117,7 @@ class SubscriptionSource:
         self._consumer: Any = None
         self._pending: dict[int, int] = {}  # vgroup -> position after the rows read; committed once applied
         self._skip: set[Key] = set()  # already in the table; the stream may bring them again
+        self._recent = RecentKeys()
         # Newest timestamp delivered per subtable: where a refill starts. Per subtable, because the
         # stream brings each vgroup's rows in its own order: one global newest would skip the rows
         # of a subtable whose vgroup was behind.
@@ -161,6 +196,7 @@ class SubscriptionSource:
         self._started, self._from_start = False, False
         self._newest.clear()
         self._skip.clear()
+        self._recent = RecentKeys()
 
     def _consumer_conf(self) -> dict[str, str]:
         return {
@@ -236,10 +272,10 @@ class SubscriptionSource:
             message = self._consumer.poll(timeout=0)
             self.stats.polls += 1
         self._pending = self._positions(self._pending)
+        key = self.shape.layout.key
         if self._skip:
-            key = self.shape.layout.key
             rows = [row for row in rows if key(row) not in self._skip]
-        return self._deliver(rows)
+        return self._deliver(self._recent.new(rows, key))
 
     def _positions(self, vgroups: dict[int, int]) -> dict[int, int]:
         """Where the consumer stands in `vgroups` after the messages read, from one `assignment()`.

@@ -6,9 +6,11 @@ taosws client (the server process would hide the moment between "read" and "appl
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from tdpersp.core.tdconn import TaosConfig
 from tdpersp.live.messages import ReaderOptions
-from tdpersp.live.subscribe import SubscriptionSource
+from tdpersp.live.subscribe import RecentKeys, SubscriptionSource
 from tests.live.subscribe_support import producer
 
 
@@ -43,3 +45,16 @@ def test_offsets_move_only_after_applied(standin, db_name) -> None:
         streamed += update.count
         source.applied()
     assert streamed == 200
+
+
+def test_a_row_the_log_brings_twice_in_a_row_is_delivered_once() -> None:
+    """Guards the dedupe of a batch written twice (a writer's retry) or read twice (a consumer that
+    reconnected by itself before its commit): within the last few batches, a key passes once,
+    also twice inside one batch; after them it may pass again (a later rewrite is new)."""
+    recent = RecentKeys()
+    key = itemgetter(0)
+    assert recent.new([(1, "a"), (2, "b"), (1, "a")], key) == [(1, "a"), (2, "b")]
+    assert recent.new([(2, "b"), (3, "c")], key) == [(3, "c")]
+    for n in range(RecentKeys.BATCHES):
+        recent.new([(100 + n, "x")], key)
+    assert recent.new([(1, "a")], key) == [(1, "a")]
