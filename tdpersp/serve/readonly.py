@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from tdpersp.core import protowire
 from tdpersp.serve.address_rate import AddressRate, QuietLog
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,8 @@ WRITE_REQUESTS = {27: "make_table", 28: "table_delete", 31: "table_remove", 32: 
 _SERVER_ERROR_FIELD = 50  # `Response.server_error`
 
 
-class MalformedRequest(ValueError):
-    """A frame that is not a Perspective request: the connection is closed (policy violation)."""
+# A frame that is not a Perspective request: the connection is closed (policy violation).
+MalformedRequest = protowire.Malformed
 
 
 class ReadOnlyServer:
@@ -81,7 +82,7 @@ class ReadOnlySession:
 
     def handle_request(self, message: bytes) -> None:
         """Pass the request on, or answer it with an error; raises MalformedRequest."""
-        msg_id, entity_id, kind, payload = parse_request(message)
+        msg_id, entity_id, kind, payload = protowire.parse_message(message)
         refusal = self._refusal(kind, payload)
         if refusal:
             self._owner.refused += 1
@@ -121,102 +122,19 @@ class ReadOnlySession:
         self._session.close()
 
 
-def parse_request(message: bytes) -> tuple[int, str, int | None, bytes]:
-    """(msg_id, entity_id, field number of the call, its payload) from a serialized `Request`."""
-    msg_id, entity_id, kind, payload = 0, "", None, b""
-    for number, value in _fields(message):
-        if number == 1 and isinstance(value, int):
-            msg_id = value
-        elif number == 2 and isinstance(value, bytes):
-            entity_id = _text(value)
-        elif number >= 3 and kind is None:
-            kind, payload = number, value if isinstance(value, bytes) else b""
-    return msg_id, entity_id, kind, payload
-
-
 def view_request(payload: bytes) -> tuple[str, bool]:
     """A `TableMakeViewReq`'s `view_id` (field 1), and whether its `config` (field 2) is grouped."""
     name, grouped = "", False
-    for number, value in _fields(payload):
+    for number, value in protowire.fields(payload):
         if number == 1 and isinstance(value, bytes):
-            name = _text(value)
+            name = protowire.text(value)
         elif number == 2 and isinstance(value, bytes):
-            grouped = any(field not in FLAT_VIEW_FIELDS for field, _ in _fields(value))
+            grouped = any(field not in FLAT_VIEW_FIELDS for field, _ in protowire.fields(value))
     return name, grouped
-
-
-def _text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedRequest("not a Perspective request: a name is not UTF-8") from None
-
-
-def _fields(message: bytes) -> list[tuple[int, int | bytes]]:
-    """The top-level (field number, value) pairs of a protobuf message: varints as int,
-    length-delimited fields as bytes, fixed-width ones skipped (as 0)."""
-    fields: list[tuple[int, int | bytes]] = []
-    pos = 0
-    try:
-        while pos < len(message):
-            key, pos = _varint(message, pos)
-            number, wire_type = key >> 3, key & 7
-            if wire_type == 0:
-                value, pos = _varint(message, pos)
-                fields.append((number, value))
-            elif wire_type == 2:
-                size, pos = _varint(message, pos)
-                if pos + size > len(message):
-                    raise MalformedRequest("not a Perspective request: truncated field")
-                fields.append((number, message[pos:pos + size]))
-                pos += size
-            elif wire_type in (1, 5):
-                pos += 8 if wire_type == 1 else 4
-                fields.append((number, 0))
-            else:
-                raise MalformedRequest(f"not a Perspective request: protobuf wire type {wire_type}")
-    except IndexError:
-        raise MalformedRequest("not a Perspective request: truncated varint") from None
-    if pos > len(message):
-        raise MalformedRequest("not a Perspective request: truncated field")
-    return fields
 
 
 def error_response(msg_id: int, entity_id: str, text: str) -> bytes:
     """A serialized `Response` carrying `ServerError{message}` for request `msg_id`."""
-    error = _field(1, text.encode())
-    return (_key(1, 0) + _encode_varint(msg_id) + _field(2, entity_id.encode())
-            + _field(_SERVER_ERROR_FIELD, error))
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _key(number, 2) + _encode_varint(len(payload)) + payload
-
-
-def _key(number: int, wire_type: int) -> bytes:
-    return _encode_varint(number << 3 | wire_type)
-
-
-def _encode_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-        if shift > 63:
-            raise MalformedRequest("not a Perspective request: varint too long")
+    error = protowire.field(1, text.encode())
+    return (protowire.key(1, 0) + protowire.encode_varint(msg_id) + protowire.field(2, entity_id.encode())
+            + protowire.field(_SERVER_ERROR_FIELD, error))

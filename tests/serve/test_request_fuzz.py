@@ -12,15 +12,8 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tdpersp.serve.readonly import (
-    READ_REQUESTS,
-    MalformedRequest,
-    ReadOnlyServer,
-    _encode_varint,
-    _field,
-    _key,
-    parse_request,
-)
+from tdpersp.core.protowire import encode_varint, field, key, parse_message
+from tdpersp.serve.readonly import READ_REQUESTS, MalformedRequest, ReadOnlyServer
 
 
 class Recorder:
@@ -58,8 +51,8 @@ def test_arbitrary_bytes_never_raise_anything_else(frame: bytes) -> None:
 
 
 requests = st.builds(
-    lambda msg_id, entity, kind, payload: (kind, _key(1, 0) + _encode_varint(msg_id)
-                                           + _field(2, entity.encode()) + _field(kind, payload)),
+    lambda msg_id, entity, kind, payload: (kind, key(1, 0) + encode_varint(msg_id)
+                                           + field(2, entity.encode()) + field(kind, payload)),
     st.integers(0, 2**32 - 1), st.text(max_size=20), st.integers(3, 60), st.binary(max_size=40))
 
 
@@ -72,14 +65,14 @@ def test_only_read_requests_pass_and_views_stay_capped(sequence: list[tuple[int,
     for _kind, frame in sequence:
         with contextlib.suppress(MalformedRequest):
             session.handle_request(frame)
-    kinds = [parse_request(frame)[2] for frame in inner.passed]
+    kinds = [parse_message(frame)[2] for frame in inner.passed]
     assert all(k in READ_REQUESTS for k in kinds)
     assert sum(1 for k in kinds if k == 6) <= 2
 
 
 
 def view_config(numbers: list[int]) -> bytes:
-    return b"".join(_field(number, b"x") for number in numbers)
+    return b"".join(field(number, b"x") for number in numbers)
 
 
 FLAT_FIELDS = st.lists(st.sampled_from([3, 4, 5, 8]), max_size=3)  # columns, filter, sort, filter_op
@@ -102,9 +95,9 @@ def test_grouped_views_are_capped_across_connections(plan: list[tuple[int, bool,
     views, grouped_views = [0, 0], 0
     for number, (which, grouped, config) in enumerate(plan):
         expected = views[which] < 4 and not (grouped and grouped_views >= 2)
-        view = _field(1, f"v{number}".encode()) + _field(2, config)
+        view = field(1, f"v{number}".encode()) + field(2, config)
         before = len(inner.passed)
-        sessions[which].handle_request(_key(1, 0) + _encode_varint(number) + _field(6, view))
+        sessions[which].handle_request(key(1, 0) + encode_varint(number) + field(6, view))
         assert (len(inner.passed) > before) == expected, (number, grouped)
         views[which] += expected
         grouped_views += expected and grouped
