@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import perspective
@@ -24,6 +27,8 @@ import tornado.netutil
 
 from tdpersp.core import config
 from tdpersp.core.tdconn import TaosConfig
+from tdpersp.edge import upstream
+from tdpersp.edge.replicas import EdgeFeed, EdgeRollups
 from tdpersp.history import process as history_process
 from tdpersp.live import process as reader_process
 from tdpersp.live.feed import TableFeed
@@ -80,6 +85,12 @@ SETTINGS = (
                    "consumer group for subscribe; servers in different groups each get every row "
                    "(empty: perspective_ plus this host's name and PERSPECTIVE_PORT)",
                    config.optional(config.identifier)),
+    # --- an edge server: the hub's tables instead of TDengine's rows (tdpersp/edge/) ---
+    config.Setting("PERSPECTIVE_UPSTREAM", "",
+                   "an edge's hub: the websocket URL of another perspective_server.py (e.g. "
+                   "ws://hub:8080/websocket, with ?token= if it has one) whose tables this one copies "
+                   "instead of reading TDengine (history is still read from TDengine); empty: read TDengine",
+                   upstream.parse),
     # --- all of history (tdpersp/history/) ---
     config.Setting("PERSPECTIVE_HISTORY_NAME", "stock_history",
                    "name of the virtual table over every row of TAOS_TABLENAME", config.identifier),
@@ -139,15 +150,52 @@ def reader_options(values: argparse.Namespace) -> ReaderOptions:
     )
 
 
+@dataclass
+class Live:
+    """Where the served tables come from: the reader (and rollup) processes, or an edge's hub."""
+
+    server: Any  # what the live websocket's sessions are made by
+    feed: TableFeed | EdgeFeed
+    rollups: RollupFeed | EdgeRollups | None
+    children: list[BaseProcess]
+    description: str
+
+
+def read_tdengine(values: argparse.Namespace, cfg: TaosConfig, fail: Callable[[str], None],
+                  new_tables: Callable[[], None]) -> Live:
+    """The reader process filling the live table, and the rollup process filling the rollups."""
+    server = perspective.Server()
+    options = reader_options(values)
+    reader, pipe = reader_process.start(cfg, options)
+    children = [reader]
+    rollups = None
+    if values.perspective_rollups:
+        roller, rollup_pipe = rollup_process.start(cfg, values.perspective_rollups, options.refresh)
+        children.append(roller)
+        rollups = RollupFeed(rollup_maker(server), rollup_pipe, values.perspective_rollups,
+                             values.perspective_table_name, on_failure=fail, on_new_tables=new_tables)
+        rollups.start()
+    else:
+        log.info("no rollups (PERSPECTIVE_ROLLUPS is empty)")
+    feed = TableFeed(table_maker(server, values), pipe, on_failure=fail, on_new_table=new_tables,
+                     on_update=follow(rollups))
+    feed.start()
+    return Live(server, feed, rollups, children, f"reading {cfg.describe()} by {describe_source(options)}")
+
+
+def copy_hub(hub: upstream.HubAddress, new_tables: Callable[[], None]) -> Live:
+    """An edge: the hub's tables, copied (its rollups too: PERSPECTIVE_ROLLUPS does not apply)."""
+    edge = EdgeFeed(hub, on_new_tables=new_tables)
+    edge.start()
+    return Live(edge, edge, edge.rollups, [], f"copying the tables of the hub {hub}")
+
+
 async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int:
     """Serve on the bound `sockets` until SIGINT/SIGTERM (exit 0) or until the feed cannot go on
     (exit 1, saying why)."""
     cfg = TaosConfig.from_settings(values)
     threads = engine_threads(values.perspective_max_grouped_views)
     log.info("Perspective computes views on %d threads (PERSPECTIVE_MAX_GROUPED_VIEWS + 1 at least)", threads)
-    server = perspective.Server()
-    options = reader_options(values)
-    reader, pipe = reader_process.start(cfg, options)
     exit_code: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def finish(code: int) -> None:
@@ -159,46 +207,40 @@ async def serve(values: argparse.Namespace, sockets: list[socket.socket]) -> int
         finish(1)
 
     open_sockets: set[ViewerSocket] = set()
-    children = [reader]
-    rollups = None
-    if values.perspective_rollups:
-        roller, rollup_pipe = rollup_process.start(cfg, values.perspective_rollups, options.refresh)
-        children.append(roller)
-        rollups = RollupFeed(rollup_maker(server), rollup_pipe, values.perspective_rollups,
-                             values.perspective_table_name, on_failure=fail,
-                             on_new_tables=lambda: close_sockets(open_sockets, 1012, "the table changed"))
-        rollups.start()
-    feed = TableFeed(table_maker(server, values), pipe, on_failure=fail,
-                     on_new_table=lambda: close_sockets(open_sockets, 1012, "the table changed"),
-                     on_update=follow(rollups))
-    feed.start()
+    new_tables = functools.partial(close_sockets, open_sockets, 1012, "the table changed")
+    if values.perspective_upstream:
+        live = copy_hub(values.perspective_upstream, new_tables)
+    else:
+        live = read_tdengine(values, cfg, fail, new_tables)
     history_tables = history_sources(cfg, values)
     history, history_server = history_process.start(cfg, history_tables)
-    children.append(history)
-    app = make_app(server, feed, values.perspective_table_name, open_sockets, access(values),
-                   History(history_server, list(history_tables)), rollups)
+    app = make_app(live.server, live.feed, values.perspective_table_name, open_sockets, access(values),
+                   History(history_server, list(history_tables)), live.rollups)
     http_server = tornado.httpserver.HTTPServer(app)
     http_server.add_sockets(sockets)
-    log.info("serving http://%s:%d/ (table %r, websocket /websocket), reading %s by %s",
-             values.perspective_host, values.perspective_port, values.perspective_table_name, cfg.describe(),
-             describe_source(options))
+    log.info("serving http://%s:%d/ (table %r, websocket /websocket), %s", values.perspective_host,
+             values.perspective_port, values.perspective_table_name, live.description)
     log.info("history: %s at /websocket/history", ", ".join(history_tables))
-    if rollups is None:
-        log.info("no rollups (PERSPECTIVE_ROLLUPS is empty)")
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, finish, 0)
     code = await exit_code
     http_server.stop()  # accept no new connections while shutting down
     close_sockets(open_sockets)
-    feed.stop()  # the children are ended on purpose now: their pipes closing is no failure
+    live.feed.stop()  # the children are ended on purpose now: their pipes closing is no failure
     history_server.stop()
-    if rollups is not None:
-        rollups.stop()
-    for child in children:
+    if isinstance(live.rollups, RollupFeed):
+        live.rollups.stop()
+    for child in [*live.children, history]:
         child.terminate()
         child.join(timeout=5)
-    log.info("stopped after delivering %d rows", feed.status.reader.delivered)
+    log.info("stopped after %s", stopped_after(live.feed))
     return code
+
+
+def stopped_after(feed: TableFeed | EdgeFeed) -> str:
+    if isinstance(feed, EdgeFeed):
+        return f"{feed.stats.connects} connections to the hub"
+    return f"delivering {feed.status.reader.delivered} rows"
 
 
 def describe_source(options: ReaderOptions) -> str:

@@ -51,6 +51,14 @@ class TableFeed:
         # (the server starts, or TDengine is back): the rollups follow the rows from here.
         self._on_update = on_update
 
+    def describe(self) -> dict[str, Any]:
+        """The live table's part of /config.json: its columns, tags and source (null and empty
+        until the reader found the TDengine table; the page builds its panels from them)."""
+        model = self.model
+        return {"schema": model.perspective_schema() if model else None,
+                "tags": [c.name for c in model.columns if c.is_tag] if model else [],
+                "source": f"{model.db}.{model.name}" if model else None}
+
     def start(self) -> None:
         IOLoop.current().add_handler(self._pipe.fileno(), self._readable, IOLoop.READ)
 

@@ -19,6 +19,7 @@ class FeedState(StrEnum):
     LIVE = "live"
     WAITING_FOR_TDENGINE = "waiting for TDengine"
     WAITING_FOR_TABLE = "waiting for table"
+    WAITING_FOR_HUB = "waiting for the hub"  # an edge server (tdpersp/edge/) whose hub is away
 
 
 class SourceKind(StrEnum):

@@ -9,13 +9,12 @@ from typing import Any
 
 import tornado.web
 
-from tdpersp.live.feed import TableFeed
-from tdpersp.rollups.feed import RollupFeed
 from tdpersp.serve import health
 from tdpersp.serve.access import Access, log_request
 from tdpersp.serve.pages import ASSETS, ConfigHandler, CorsStaticHandler, HistoryConfigHandler, PageHandler
 from tdpersp.serve.readonly import ReadOnlyServer
 from tdpersp.serve.sockets import ViewerSocket
+from tdpersp.serve.sources import LiveFeed, Rollups
 
 LIVE_SOCKET, HISTORY_SOCKET = "/websocket", "/websocket/history"
 
@@ -28,10 +27,11 @@ class History:
     tables: list[str]
 
 
-def make_app(server: Any, feed: TableFeed, table_name: str, open_sockets: set[ViewerSocket],
-             access: Access | None = None, history: History | None = None, rollups: RollupFeed | None = None,
+def make_app(server: Any, feed: LiveFeed, table_name: str, open_sockets: set[ViewerSocket],
+             access: Access | None = None, history: History | None = None, rollups: Rollups | None = None,
              **settings: Any) -> tornado.web.Application:
-    """`server` hosts the live table that `feed` fills, and the rollup tables of `rollups`;
+    """`server` hosts the live table that `feed` fills, and the rollup tables of `rollups` (on an
+    edge, `server` and `feed` are the EdgeFeed, and `rollups` its EdgeRollups);
     `open_sockets` collects every open websocket (the caller closes them on shutdown)."""
     access = access or Access()
     live = ReadOnlyServer(server, access.max_views, access.max_grouped_views, access.view_rate())

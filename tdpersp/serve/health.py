@@ -18,11 +18,11 @@ import prometheus_client
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from tdpersp.live.feed import TableFeed
+from tdpersp.edge.replicas import EdgeFeed
 from tdpersp.live.messages import FeedState
-from tdpersp.rollups.feed import RollupFeed
 from tdpersp.serve.access import Checked
 from tdpersp.serve.readonly import ReadOnlyServer
+from tdpersp.serve.sources import LiveFeed, Rollups
 
 
 @dataclass
@@ -41,7 +41,7 @@ class HealthHandler(Checked):
 
     needs_token = False
 
-    def initialize(self, feed: TableFeed, rollups: RollupFeed | None = None) -> None:
+    def initialize(self, feed: LiveFeed, rollups: Rollups | None = None) -> None:
         self.feed = feed
         self.rollups = rollups
 
@@ -67,8 +67,8 @@ class MetricsHandler(HealthHandler):
 
 
 class FeedCollector(Collector):
-    def __init__(self, feed: TableFeed, sockets: Sized, guarded: list[ReadOnlyServer],
-                 rollups: RollupFeed | None = None) -> None:
+    def __init__(self, feed: LiveFeed, sockets: Sized, guarded: list[ReadOnlyServer],
+                 rollups: Rollups | None = None) -> None:
         self.feed, self.sockets, self.guarded, self.rollups = feed, sockets, guarded, rollups
 
     def collect(self) -> Iterator[Any]:
@@ -95,6 +95,8 @@ class FeedCollector(Collector):
                                   value=STATS.malformed_frames)
         yield CounterMetricFamily("tdpersp_slow_viewers", "viewers disconnected for reading too slowly",
                                   value=STATS.slow_viewers)
+        if isinstance(self.feed, EdgeFeed):
+            yield from edge_metrics(self.feed)
         if self.rollups is not None:
             rollups = self.rollups.status
             yield CounterMetricFamily("tdpersp_rollup_queries", "rollup queries sent to TDengine",
@@ -105,8 +107,14 @@ class FeedCollector(Collector):
                                     value=rollups.stats.windows)
 
 
-def registry(feed: TableFeed, sockets: Sized, guarded: list[ReadOnlyServer],
-             rollups: RollupFeed | None = None) -> prometheus_client.CollectorRegistry:
+def edge_metrics(edge: EdgeFeed) -> Iterator[Any]:
+    yield CounterMetricFamily("tdpersp_hub_connects", "connections to the hub that copied its tables",
+                              value=edge.stats.connects)
+    yield CounterMetricFamily("tdpersp_hub_replicas", "tables copied from the hub", value=edge.stats.replicas)
+
+
+def registry(feed: LiveFeed, sockets: Sized, guarded: list[ReadOnlyServer],
+             rollups: Rollups | None = None) -> prometheus_client.CollectorRegistry:
     reg = prometheus_client.CollectorRegistry(auto_describe=False)
     reg.register(FeedCollector(feed, sockets, guarded, rollups))
     return reg

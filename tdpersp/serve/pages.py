@@ -8,9 +8,8 @@ from pathlib import Path
 import perspective
 import tornado.web
 
-from tdpersp.live.feed import TableFeed
-from tdpersp.rollups.feed import RollupFeed
 from tdpersp.serve.access import Checked
+from tdpersp.serve.sources import LiveFeed, Rollups
 
 PAGE = Path(__file__).resolve().parents[2] / "prsp-viewer.html"
 # The browser half of Perspective ships inside the perspective-python wheel, so serving it from
@@ -35,23 +34,20 @@ class CorsStaticHandler(tornado.web.StaticFileHandler):
 class ConfigHandler(Checked):
     """What the page needs to know: which table to show and its columns, and the versions, for checking."""
 
-    def initialize(self, feed: TableFeed, table_name: str, rollups: RollupFeed | None = None) -> None:
+    def initialize(self, feed: LiveFeed, table_name: str, rollups: Rollups | None = None) -> None:
         self.feed = feed
         self.table_name = table_name
         self.rollups = rollups
 
     def get(self) -> None:
-        status, model = self.feed.status, self.feed.model
+        status = self.feed.status
         self.write_page_json({
             "table": self.table_name,
             "perspective_version": perspective.__version__,
             "feed": {"state": status.state, "detail": status.detail, "last_update": status.last_update,
                      "updates": status.updates, **dataclasses.asdict(status.reader)},
-            # The live table's columns (null until the reader found the TDengine table): the page
-            # builds its panels from them.
-            "schema": model.perspective_schema() if model else None,
-            "tags": [c.name for c in model.columns if c.is_tag] if model else [],
-            "source": f"{model.db}.{model.name}" if model else None,
+            # The live table's name (an edge's is its hub's), columns, tags and source.
+            **self.feed.describe(),
             # The rollup tables (tdpersp/rollups/): name, window, retention (null: for ever), ready.
             "rollups": self.rollups.describe() if self.rollups else [],
         })

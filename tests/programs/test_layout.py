@@ -19,7 +19,7 @@ from tests.processes import REPO_ROOT
 PACKAGE = REPO_ROOT / "tdpersp"
 # Each stage may import the stages of a lower rank (and itself), never a higher one nor a sibling:
 # the order tdpersp/__init__.py documents.
-RANKS = {"core": 0, "live": 1, "history": 1, "rollups": 1, "serve": 2}
+RANKS = {"core": 0, "live": 1, "history": 1, "rollups": 1, "edge": 2, "serve": 3}
 
 
 def module_name(path: Path) -> str:

@@ -78,7 +78,8 @@ def run_command(standin: StandIn, line: str) -> str:
         if command == "status":
             state = "running" if standin.running else "stopped"
             return (f"ok {state} host={standin.host} port={standin.port} "
-                    f"connections={standin.connection_count} delay_ms={standin.delay * 1000:g}")
+                    f"connections={standin.connection_count} statements={standin.statements} "
+                    f"delay_ms={standin.delay * 1000:g}")
     except (OSError, ValueError) as err:
         return f"error {command}: {err}"
     return f"error unknown command {command!r} (stop, start, drop, delay <ms>, wal-trim, status)"

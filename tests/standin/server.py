@@ -31,6 +31,7 @@ class StandIn:
         self.user = user
         self.password = password
         self.delay = 0.0
+        self.statements = 0  # SQL statements run, for benchmarks counting what a server asks
         self._server: tornado.httpserver.HTTPServer | None = None
         self._connections: set[ProtocolHandler | TmqHandler] = set()
         self._app = tornado.web.Application(

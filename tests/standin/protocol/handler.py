@@ -190,6 +190,7 @@ class ProtocolHandler(tornado.websocket.WebSocketHandler):
 
     def _run_sql(self, sql: str) -> dict:
         assert self.session is not None
+        self.standin.statements += 1
         result = self.standin.engine.execute(self.session, sql)
         if isinstance(result, Affected):
             return {"id": 0, "is_update": True, "affected_rows": result.rows, "fields_count": 0,
