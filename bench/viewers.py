@@ -26,7 +26,14 @@ Then a flooding case: N replicas plus one client (in a process of its own) that 
 views until a cap refuses them, sends a malformed frame, and starts again, in a loop, to show
 what it costs the other viewers.
 
+With --edges K [K ...], instead: one hub (a server reading TDengine) and K edge servers copying it
+(PERSPECTIVE_UPSTREAM), the N replica dashboards spread evenly over the edges (K = 0: all on the
+hub), and for each K: the hub's CPU, each edge's (mean and highest), the lag p50/p99 of a probe
+viewer on the hub and of one on an edge side by side (the edge's hop), and the SQL statements per
+second TDengine (the stand-in) ran, which must not grow with K.
+
     venv/bin/python bench/viewers.py [--dashboards 5 10 20] [--rate 1000] [--seconds 10]
+    venv/bin/python bench/viewers.py --edges 0 1 2 4 --dashboards 200 [--rate 1000]
 """
 
 from __future__ import annotations
@@ -270,6 +277,99 @@ async def flood(url: str) -> None:
         await asyncio.sleep(0)
 
 
+# --- edges: one hub, K servers copying it --------------------------------------------------------
+
+@dataclass
+class EdgeRow:
+    dashboards: int
+    edges: int
+    rate: float  # rows/s the hub delivered while measuring
+    hub_cpu: float
+    edge_cpu: float  # mean over the edges, % of one core
+    edge_cpu_max: float
+    machine: float
+    hub_lag: tuple[float, float]  # p50, p99 of a probe viewer on the hub
+    edge_lag: tuple[float, float]  # the same on the first edge
+    statements: float  # SQL statements per second TDengine ran
+
+
+EDGE_HEADER = (f"{'N':>4} {'K':>2} {'rows/s':>7} {'hub CPU':>8} {'edge CPU':>9} {'max':>5} {'machine':>7}"
+               f" {'hub p50/p99':>12} {'edge p50/p99':>13} {'SQL/s':>6}")
+
+
+def print_edge_row(r: EdgeRow | str) -> None:
+    if isinstance(r, str):
+        print(r, flush=True)
+        return
+    edge = f"{r.edge_lag[0]:.2f}/{r.edge_lag[1]:.2f}s" if r.edges else "-"
+    print(f"{r.dashboards:>4} {r.edges:>2} {r.rate:>7.0f} {r.hub_cpu:>7.0f}% {r.edge_cpu:>8.0f}% "
+          f"{r.edge_cpu_max:>4.0f}% {r.machine:>6.0f}% {r.hub_lag[0]:>6.2f}/{r.hub_lag[1]:.2f}s "
+          f"{edge:>13} {r.statements:>6.1f}", flush=True)
+
+
+def statements(standin: StandInProcess) -> int:
+    return int(standin.status().split("statements=")[1].split()[0])
+
+
+def p50_p99(seen: list[float]) -> tuple[float, float]:
+    quantiles = statistics.quantiles(seen, n=100) if len(seen) > 1 else [float("nan")] * 99
+    return quantiles[49], quantiles[98]
+
+
+async def measure_edges(standin: StandInProcess, hub: Program, edges: list[Program], urls: list[str],
+                        count: int, seconds: float) -> EdgeRow:
+    """`urls[0]` is the hub's, the rest its edges'; the dashboards go to the edges (or the hub)."""
+    targets = urls[1:] or urls[:1]
+    async with contextlib.AsyncExitStack() as stack:
+        for number, url in enumerate(targets):
+            share = count // len(targets) + (number < count % len(targets))
+            await stack.enter_async_context(dashboards(url, "replica", share))
+        await asyncio.sleep(1)
+        pids = [hub.proc.pid, *(edge.proc.pid for edge in edges)]
+        cpu_before, sql_before = [cpu_seconds(pid) for pid in pids], statements(standin)
+        rows_before, machine_before, start = await delivered(urls[0]), machine_ticks(), time.monotonic()
+        hub_seen, edge_seen = await asyncio.gather(lags(urls[0], seconds), lags(urls[-1], seconds))
+        elapsed = time.monotonic() - start
+        cpu = [(cpu_seconds(pid) - before) / elapsed * 100
+               for pid, before in zip(pids, cpu_before, strict=True)]
+        busy, total = (after - before for after, before in zip(machine_ticks(), machine_before, strict=True))
+        rate = (await delivered(urls[0]) - rows_before) / elapsed
+    edge_cpu = cpu[1:] or [0.0]
+    edge_lag = p50_p99(edge_seen) if edges else (float("nan"), float("nan"))
+    return EdgeRow(count, len(edges), rate, cpu[0], statistics.mean(edge_cpu), max(edge_cpu),
+                   busy / total * 100, p50_p99(hub_seen), edge_lag,
+                   (statements(standin) - sql_before) / elapsed)
+
+
+def edges_row(standin: StandInProcess, env: dict[str, str], count: int, k: int,
+              seconds: float) -> EdgeRow | str:
+    """A fresh hub and K fresh edges per row."""
+    ports = [free_port() for _ in range(k + 1)]
+    urls = [f"ws://127.0.0.1:{port}/websocket" for port in ports]
+    with contextlib.ExitStack() as stack:
+        hub = stack.enter_context(Program("perspective_server.py",
+                                          env=env | {"PERSPECTIVE_PORT": str(ports[0])}))
+        wait_for_server(ports[0])
+        edges = [stack.enter_context(Program("perspective_server.py", env=env | {
+            "PERSPECTIVE_PORT": str(port), "PERSPECTIVE_UPSTREAM": urls[0]})) for port in ports[1:]]
+        try:
+            for port in ports:
+                wait_until_live(port)
+            return asyncio.run(asyncio.wait_for(measure_edges(standin, hub, edges, urls, count, seconds),
+                                                seconds + 120))
+        except (TimeoutError, RuntimeError, tornado.httpclient.HTTPClientError, OSError) as err:
+            return f"{count:>4} {k:>2} failed: {type(err).__name__}: {err}"
+
+
+def wait_until_live(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while wait_for_server(port)["feed"]["state"] != "live" or not all(
+            rollup["ready"] for rollup in wait_for_server(port)["rollups"]):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server on port {port} did not go live")
+        time.sleep(0.2)
+
+
 # --- running it ---------------------------------------------------------------------------------
 
 HEADER = (f"{'N':>3}  {'mode':<16} {'rows/s':>7} {'server CPU':>10} {'machine':>7}"
@@ -307,7 +407,12 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument("--rate", type=int, default=1000, help="producer rows/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per row")
+    parser.add_argument("--edges", type=int, nargs="+", metavar="K",
+                        help="instead: one hub and K edges per row, the dashboards on the edges "
+                        "(0: on the hub)")
     arguments = parser.parse_args()
+    if arguments.edges and min(arguments.edges) < 0:
+        parser.error("--edges: K must be 0 or more")
     plan = [(count, mode, False) for count in arguments.dashboards for mode in arguments.modes]
     plan.append((max(arguments.dashboards), "replica", True))
     with StandInProcess() as standin:
@@ -317,8 +422,11 @@ def main() -> None:
         producer_env = env | {"PRODUCER_RATE": str(arguments.rate), "PRODUCER_INTERVAL": "0.05"}
         with Program("producer.py", env=producer_env):
             print(f"producer {arguments.rate} rows/s; {arguments.seconds:g} s per row; "
-                  f"load average {os.getloadavg()[0]:.1f}\n{HEADER}", flush=True)
-            for count, mode, flooded in plan:
+                  f"load average {os.getloadavg()[0]:.1f}\n{EDGE_HEADER if arguments.edges else HEADER}",
+                  flush=True)
+            for count, k in [(count, k) for count in arguments.dashboards for k in arguments.edges or []]:
+                print_edge_row(edges_row(standin, env, count, k, arguments.seconds))
+            for count, mode, flooded in [] if arguments.edges else plan:
                 print_row(one_row(env, count, mode, arguments.seconds, flooded))
 
 
