@@ -34,6 +34,7 @@ class Column:
     psp_type: str
     is_tag: bool = False
     pseudo: bool = False  # `tbname`: named bare, a backticked tbname would be an ordinary column
+    expression: str = ""  # SQL of a view's computed column (tdpersp/history/expressions.py); "" if stored
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ class TableInfo:
 
 
 def ref(column: Column) -> str:
-    """How SQL names a column."""
+    """How SQL names a column (a computed one: its SQL, parenthesised)."""
+    if column.expression:
+        return f"({column.expression})"
     return column.name if column.pseudo else quote(column.name)
 
 

@@ -35,7 +35,7 @@ class GroupView(View):
 
     def load(self) -> None:
         spec = self.spec
-        levels = [len(spec.group_by)] if spec.flat_groups else range(len(spec.group_by) + 1)
+        levels = self._levels()
         fold = len(levels) > 1 and not spec.split_by and rollup.foldable(self._measured_aggregates())
         by_path = self._folded() if fold else {}
         if not by_path:  # not foldable, or no rows at all (whose total row still needs its query)
@@ -46,10 +46,20 @@ class GroupView(View):
         root = by_path.get(()) or GroupRow((), {})
         for path, row in by_path.items():
             if path:
-                parent = root if spec.flat_groups else by_path.get(path[:-1], root)
-                parent.children.append(row)
+                by_path.get(path[:-1], root).children.append(row)
         self.rows = [] if spec.flat_groups else [root]
         self._flatten(root)
+
+    def _levels(self) -> list[int]:
+        """The depths to query: the total alone ("total" mode); the leaves alone in flat mode unless
+        sorted, where the leaves keep their parents' order (as Perspective's do), so the parents
+        are needed; else every level."""
+        spec, depth = self.spec, len(self.spec.group_by)
+        if spec.total:
+            return [0]
+        if spec.flat_groups and (not spec.sort or depth == 1):
+            return [depth]
+        return list(range(depth + 1))
 
     def _measured(self) -> list[Column]:
         """The view's columns, then sort columns not among them (their aggregates order groups)."""

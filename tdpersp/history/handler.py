@@ -20,6 +20,7 @@ from perspective.virtual_servers import VirtualServerHandler
 from tdpersp.core.model import TableInfo, describe_table
 from tdpersp.core.tdconn import LazyConnection
 from tdpersp.core.tdsql import Unsupported
+from tdpersp.history.expressions import expression_schema
 from tdpersp.history.groups import GroupView
 from tdpersp.history.sql import (
     DATETIME_AGGREGATES,
@@ -29,7 +30,7 @@ from tdpersp.history.sql import (
     count_sql,
     value_sql,
 )
-from tdpersp.history.views import FlatView, parse_config
+from tdpersp.history.views import GROUP_ROLLUP_MODES, FlatView, parse_config
 
 Query = Callable[[str], list[tuple]]
 
@@ -45,8 +46,8 @@ def features() -> dict[str, Any]:
         "group_by": True,
         "split_by": True,
         "sort": True,
-        "expressions": True,  # only bucket("<timestamp>", 'Nm') in a group-by; the rest is refused
-        "group_rollup_mode": ["rollup", "flat"],
+        "expressions": True,  # arithmetic (expressions.py), and bucket("<timestamp>", 'Nm') in a group-by
+        "group_rollup_mode": list(GROUP_ROLLUP_MODES),
         "filter_ops": {k: list(v) for k, v in FILTER_OPS.items()},
         "aggregates": aggregates,
     }
@@ -88,14 +89,19 @@ class HistoryHandler(VirtualServerHandler):
         return self._sizes[table_name]
 
     def table_describe(self, table_name: str, config: dict[str, Any]) -> dict[str, Any]:
-        """The view's schema without querying rows; a refused config comes back as its message."""
+        """The view's schema without querying rows; bad expressions come back one by one, anything
+        else refused as its message."""
         try:
-            spec = parse_config(self.table(table_name), config)
+            table = self.table(table_name)
+            types, errors = expression_schema(table, dict(config.get("expressions") or {}),
+                                              config.get("group_by") or [])
+            if errors:
+                return {"expression_schema": types, "expression_errors": errors}
+            spec = parse_config(table, config)
+            view = (GroupView if spec.grouped else FlatView)(spec, self.query)
         except Unsupported as err:
             return {"config_error": str(err)}
-        expression_schema = {name: "datetime" for name in config.get("expressions") or {}}
-        view = (GroupView if spec.grouped else FlatView)(spec, self.query)
-        return {"expression_schema": expression_schema, "view_schema": view.schema()}
+        return {"expression_schema": types, "view_schema": view.column_types()}
 
     def table_make_view(self, table_name: str, view_name: str, config: dict[str, Any]) -> None:
         spec = parse_config(self.table(table_name), config)
@@ -122,7 +128,7 @@ class HistoryHandler(VirtualServerHandler):
             depth = len(view.spec.group_by)
             values = [r.values.get(column_name) for r in view.rows if len(r.path) == depth]
         else:
-            column = view.spec.table.column(column_name.rsplit("|", 1)[-1])
+            column = view.spec.column(column_name.rsplit("|", 1)[-1])
             sql = (f"SELECT MIN({value_sql(column)}), MAX({value_sql(column)}) "
                    f"FROM {view.spec.table.source}{view.spec.where}")
             values = [view.spec.value(v, column.psp_type) for v in self.query(sql)[0]]
@@ -140,6 +146,9 @@ class HistoryHandler(VirtualServerHandler):
         else:
             names, rows = view.rows(start, end)
             types = view.schema()
+            if not rows:  # set_col of no value leaves no column: send the empty columns as Arrow
+                shown = {name: types[name] for name in names[first_col:last_col]}
+                data.from_arrow_ipc(_arrow(shown, {name: [] for name in shown}))
             for name in names[first_col:last_col]:
                 index = names.index(name)
                 for ridx, row in enumerate(rows):
@@ -171,7 +180,8 @@ def _arrow(schema: dict[str, str], columns: dict[str, list[Any]]) -> bytes:
     """Arrow IPC bytes of `columns`, made by a scratch Perspective table (no pyarrow needed)."""
     table = _scratch().table(schema)
     try:
-        table.update(columns)
+        if any(columns.values()):  # Perspective refuses an update of empty columns
+            table.update(columns)
         view = table.view(columns=list(schema))
         try:
             return view.to_arrow()

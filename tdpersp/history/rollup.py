@@ -15,7 +15,7 @@ from typing import Any
 from tdpersp.core.model import Column, ref
 from tdpersp.history.sql import aggregate_sql
 
-FOLDABLE = ("sum", "count", "high", "low", "avg", "mean")
+FOLDABLE = ("sum", "count", "high", "low", "max", "min", "avg", "mean")
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _merge(aggregate: str, state: list[Any], part: list[Any]) -> None:
         return
     elif aggregate == "sum":
         state[0] = _add(state[0], value)
-    elif state[0] is None or (value > state[0] if aggregate == "high" else value < state[0]):
+    elif state[0] is None or (value > state[0] if aggregate in ("high", "max") else value < state[0]):
         state[0] = value
 
 

@@ -21,15 +21,21 @@ from tdpersp.core.tdsql import TICKS_PER_MS, Unsupported, quote
 # FIRST/LAST: the row with the smallest/largest timestamp, which is the load order of the history.
 NUMBER_AGGREGATES = {
     "sum": "SUM", "count": "COUNT", "avg": "AVG", "mean": "AVG", "high": "MAX", "low": "MIN",
+    "max": "MAX", "min": "MIN",
     "high minus low": "SPREAD", "stddev": "STDDEV", "first by index": "FIRST", "last by index": "LAST",
 }
 OTHER_AGGREGATES = {"count": "COUNT", "first by index": "FIRST", "last by index": "LAST"}
-DATETIME_AGGREGATES = {**OTHER_AGGREGATES, "high": "MAX", "low": "MIN"}
+DATETIME_AGGREGATES = {**OTHER_AGGREGATES, "high": "MAX", "low": "MIN", "max": "MAX", "min": "MIN"}
 FLOAT_RESULTS = ("SUM", "AVG", "SPREAD", "STDDEV")
 
 COMPARE = {"==": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 NULL_OPS = {"is null": "IS NULL", "is not null": "IS NOT NULL"}
-STRING_OPS = (*COMPARE, *NULL_OPS, "in", "not in", "contains", "begins with", "ends with")
+# Perspective's text matches, (prefix, suffix) around the text in a case-insensitive LIKE; the
+# negated ones drop NULLs, as Perspective's do (measured) and NOT LIKE does.
+MATCHES = {"contains": ("%", "%"), "begins with": ("", "%"), "ends with": ("%", "")}
+NOT_MATCHES = {f"not {op}": affixes for op, affixes in MATCHES.items()}
+# `LIKE` takes the user's own pattern, case-sensitive, as TDengine's LIKE (and DuckDB's server) do.
+STRING_OPS = (*COMPARE, *NULL_OPS, "in", "not in", *MATCHES, *NOT_MATCHES, "LIKE")
 FILTER_OPS = {
     "integer": (*COMPARE, *NULL_OPS, "in", "not in"),
     "float": (*COMPARE, *NULL_OPS),
@@ -96,6 +102,10 @@ def to_ms(value: Any) -> int:
     except ValueError:
         raise Unsupported(f"{value!r} is not a date and time") from None
     return to_ms(moment)
+
+
+def is_bucket(expression: str) -> bool:
+    return _BUCKET.fullmatch(expression) is not None
 
 
 def parse_bucket(expression: str, table: TableInfo) -> Bucket:
@@ -172,10 +182,11 @@ def filter_sql(table: TableInfo, term: Sequence[Any]) -> str:
             return "" if op == "not in" else "1 = 0"
         items = ", ".join(literal(v, column, table.precision) for v in values)
         return _with_nulls(f"{quoted} {op.upper()} ({items})", quoted, op)
-    if op in ("contains", "begins with", "ends with"):  # Perspective matches these case-insensitively
-        prefix = "" if op == "begins with" else "%"
-        suffix = "" if op == "ends with" else "%"
-        return f"LOWER({quoted}) LIKE {like_literal(str(value), prefix, suffix)}"
+    if op == "LIKE":
+        return f"{quoted} LIKE {string_literal(str(value))}"
+    if op in MATCHES or op in NOT_MATCHES:  # Perspective matches these case-insensitively
+        negation = "NOT " if op in NOT_MATCHES else ""
+        return f"LOWER({quoted}) {negation}LIKE {like_literal(str(value), *{**MATCHES, **NOT_MATCHES}[op])}"
     return _with_nulls(f"{quoted} {COMPARE[op]} {literal(value, column, table.precision)}", quoted, op)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from tdpersp.core.model import Column, TableInfo, ref
 from tdpersp.core.tdsql import TICKS_PER_MS, Unsupported
+from tdpersp.history.expressions import expression_column
 from tdpersp.history.sql import (
     Bucket,
     aggregate_sql,
@@ -27,6 +28,7 @@ from tdpersp.history.sql import (
 
 Query = Callable[[str], list[tuple]]
 SORT_DIRECTIONS = ("asc", "desc")
+GROUP_ROLLUP_MODES = ("rollup", "flat", "total")
 # A grid asks for a screen at a time; a chart over a flat view asks for every row. Beyond this many
 # rows in one request the history process would hold them all: refuse, and say what to do.
 MAX_FLAT_ROWS = 200_000
@@ -52,10 +54,15 @@ class ViewSpec:
     sort: list[tuple[Column, bool]]  # column, descending
     where: str
     flat_groups: bool  # group_rollup_mode "flat": leaf rows only
+    total: bool = False  # group_rollup_mode "total": the total row only
 
     @property
     def grouped(self) -> bool:
-        return bool(self.group_by)
+        return bool(self.group_by) or self.total
+
+    def column(self, name: str) -> Column:
+        """A view column (computed ones included) or else a table column."""
+        return next((c for c in self.columns if c.name == name), None) or self.table.column(name)
 
     def value(self, value: Any, psp_type: str) -> Any:
         """A TDengine value as Perspective takes it: datetimes (selected as ticks) in epoch ms."""
@@ -74,21 +81,29 @@ def parse_config(table: TableInfo, config: dict[str, Any]) -> ViewSpec:
     """Check every part of a view config; raises Unsupported naming the first thing refused."""
     if config.get("windows"):
         raise Unsupported("window functions are not supported by the TDengine history")
+    if (config.get("split_rollup_mode") or "flat") != "flat":
+        raise Unsupported(f"split_rollup_mode {config['split_rollup_mode']!r} is not supported by the "
+                          "TDengine history (split-by columns are flat)")
     expressions = dict(config.get("expressions") or {})
-    group_by = [_group_key(table, name, expressions) for name in config.get("group_by") or []]
-    for name, expression in expressions.items():
-        parse_bucket(expression, table)  # refuses anything but a time bucket
-        if name not in (config.get("group_by") or []):
-            raise Unsupported(f"expression {name!r} can only be used as a group-by (a time bucket)")
-    columns = [table.column(c) for c in config.get("columns") or [] if c is not None and c not in expressions]
-    sort = [_sort_term(table, term) for term in config.get("sort") or [] if term[1] != "none"]
+    group_names = config.get("group_by") or []
+    computed = {name: column for name, expression in expressions.items()
+                if (column := expression_column(table, name, expression, group_names)) is not None}
+    group_by = [_group_key(table, name, expressions) for name in group_names]
+
+    def lookup(name: str) -> Column:
+        return computed.get(name) or table.column(name)
+
+    buckets = set(expressions) - set(computed)
+    columns = [lookup(c) for c in config.get("columns") or [] if c is not None and c not in buckets]
+    sort = [_sort_term(lookup, term) for term in config.get("sort") or [] if term[1] != "none"]
     split_by = [table.column(c) for c in config.get("split_by") or []]
     mode = config.get("group_rollup_mode") or "rollup"
-    if mode not in ("rollup", "flat"):
-        raise Unsupported(f"group_rollup_mode {mode!r} is not supported (rollup and flat are)")
+    if mode not in GROUP_ROLLUP_MODES:
+        modes = ", ".join(GROUP_ROLLUP_MODES)
+        raise Unsupported(f"group_rollup_mode {mode!r} is not supported ({modes} are)")
     spec = ViewSpec(table, columns, group_by, split_by, {}, sort,
                     where_sql(table, config.get("filter") or [], config.get("filter_op") or "and"),
-                    mode == "flat")
+                    mode == "flat", mode == "total")
     if spec.grouped:
         aggregates = config.get("aggregates") or {}
         for column in [*columns, *(c for c, _ in sort)]:
@@ -105,11 +120,11 @@ def _group_key(table: TableInfo, name: str, expressions: dict[str, str]) -> Key:
     return Key(column.name, column.psp_type)
 
 
-def _sort_term(table: TableInfo, term: Sequence[Any]) -> tuple[Column, bool]:
+def _sort_term(lookup: Callable[[str], Column], term: Sequence[Any]) -> tuple[Column, bool]:
     direction = term[1]
     if direction not in SORT_DIRECTIONS:
         raise Unsupported(f"sort {direction!r} is not supported (asc and desc are)")
-    return table.column(term[0]), direction == "desc"
+    return lookup(term[0]), direction == "desc"
 
 
 @dataclass
@@ -126,8 +141,14 @@ class View(ABC):
             return names
         return [split_name(values, n) for values in self.split_values for n in names]
 
+    def column_types(self) -> dict[str, str]:
+        """Each view column's type under its own name: what a client's `view.schema()` gives, split
+        or not, and so what `describe` reports (it needs no split values)."""
+        return {c.name: self.column_type(c) for c in self.spec.columns}
+
     def schema(self) -> dict[str, str]:
-        types = {c.name: self.column_type(c) for c in self.spec.columns}
+        """The types of the columns the handler sends, split-by names included."""
+        types = self.column_types()
         return {name: types[name.rsplit("|", 1)[-1]] for name in self.column_names()}
 
     @abstractmethod

@@ -9,6 +9,7 @@ numbers (tests/history/test_correctness.py does) or speed (bench/history.py does
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any
 
@@ -35,6 +36,11 @@ def rows(page: Any, name: str, minimum: int = 1) -> list[list[str]]:
     return page.evaluate(_ROWS, name)
 
 
+def whole_numbers(rows: list[list[str]]) -> bool:
+    """The last cell of every row (volume, or its sum) reads as a whole number: 1,234, not 1,234.00."""
+    return all(re.fullmatch(r"-?[\d,]+", row[-1]) for row in rows if row and row[-1])
+
+
 def shows_plugin(page: Any, name: str, plugin: str) -> bool:
     return page.locator(f"[data-history={name}] perspective-viewer {plugin}").is_visible()
 
@@ -51,6 +57,7 @@ def test_history_tab_renders_all_time_panels(stack: h.Stack, watched: h.Watched)
     assert any(cell in tickers for row in ohlc for cell in row), ohlc[:5]
     trades = rows(page, "trades", minimum=3)
     assert any(cell in tickers for cell in trades[0]), trades[0]
+    assert whole_numbers(ohlc) and whole_numbers(trades), (ohlc[:3], trades[:3])
     assert shows_plugin(page, "clients", "perspective-viewer-charts-y-bar")
     page.wait_for_timeout(1500)  # the chart draws after its data arrives
     png = page.locator("[data-history=clients] perspective-viewer").screenshot()
@@ -65,7 +72,8 @@ def test_history_from_disk_shows_tables_and_keeps_layouts(stack: h.Stack, watche
     page.goto(stack.file_url)
     h.wait_live(page)
     open_history(page)
-    assert rows(page, "clients", minimum=2)
+    clients = rows(page, "clients", minimum=2)
+    assert whole_numbers(clients), clients[:3]
     assert shows_plugin(page, "clients", "perspective-viewer-datagrid")
     page.evaluate("document.querySelector('[data-history=trades] perspective-viewer')"
                   ".restore({filter: [['client', '==', 'Homer']]})")
