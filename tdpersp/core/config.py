@@ -118,6 +118,14 @@ def host(text: str) -> str:
     return text
 
 
+def replica(text: str) -> int:
+    """TDengine's REPLICA: 1, 2 (Enterprise edition only) or 3, at most the cluster's dnodes."""
+    value = integer(text)
+    if value not in (1, 2, 3):
+        raise ValueError(f"{value} is not a number of replicas TDengine takes (1, 2 or 3)")
+    return value
+
+
 def hosts(text: str) -> str:
     """One taosAdapter host, or several as `host[:port]` items separated by commas (a cluster)."""
     endpoints.parse(text)  # raises ValueError naming the bad item

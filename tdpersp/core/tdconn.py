@@ -70,12 +70,17 @@ def consumer(cfg: TaosConfig, conf: dict[str, str]) -> taosws.Consumer:
 
 def precision_of(conn: taosws.Connection, database: str) -> str | None:
     """The database's timestamp precision ('ms', 'us' or 'ns'), None when it does not exist."""
+    row = database_row(conn, database)
+    return None if row is None else str(row["precision"])
+
+
+def database_row(conn: taosws.Connection, database: str) -> dict[str, object] | None:
+    """The database's SHOW DATABASES row by column name (precision, replica...), None when missing."""
     result = conn.query("SHOW DATABASES")
     names = [field.name() for field in result.fields]
-    name_at, precision_at = names.index("name"), names.index("precision")
     for row in result:
-        if row[name_at] == database:
-            return str(row[precision_at])
+        if row[names.index("name")] == database:
+            return dict(zip(names, row, strict=True))
     return None
 
 

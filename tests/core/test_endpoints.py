@@ -1,4 +1,4 @@
-"""TAOS_HOST with several taosAdapter endpoints (a cluster): parsing and refusals."""
+"""TAOS_HOST with several taosAdapter endpoints (a cluster), and TAOS_REPLICA: parsing and refusals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 import perspective_server
 import producer
-from tdpersp.core import config, endpoints
+from tdpersp.core import config, endpoints, schema
 from tdpersp.core.tdconn import TaosConfig
 
 
@@ -61,3 +61,25 @@ def test_a_good_list_is_kept_and_described() -> None:
     cfg = TaosConfig.from_settings(values)
     assert cfg.endpoints == (("td1", 6041), ("td2", 6042), ("td3", 6043))
     assert cfg.describe() == "taosws://root@td1:6041,td2:6042,td3:6043/stocks"
+
+
+@pytest.mark.parametrize(("text", "replica"), [("", None), ("1", 1), ("3", 3)])
+def test_replica_setting(text, replica) -> None:
+    """Guards TAOS_REPLICA's values: empty leaves TDengine's default, 1 and 3 are taken."""
+    values = config.load(producer.SETTINGS, "test", [], {"TAOS_REPLICA": text})
+    assert values.taos_replica == replica
+
+
+@pytest.mark.parametrize("text", ["0", "4", "three"])
+def test_bad_replica_is_refused(text, capsys) -> None:
+    """Guards against a CREATE DATABASE that TDengine would refuse only when the producer got there."""
+    with pytest.raises(SystemExit):
+        config.load(producer.SETTINGS, "test", [], {"TAOS_REPLICA": text})
+    assert "bad TAOS_REPLICA (from the environment)" in capsys.readouterr().err
+
+
+def test_replica_is_in_create_database_only_when_asked() -> None:
+    """Guards the SQL: REPLICA n when set, TDengine's default (no REPLICA) otherwise."""
+    assert schema.create_database_sql("stocks", 3) == (
+        "CREATE DATABASE IF NOT EXISTS `stocks` PRECISION 'us' REPLICA 3")
+    assert "REPLICA" not in schema.create_database_sql("stocks")
