@@ -10,12 +10,15 @@ BENCHMARK_ARGS="${TDENGINE_BENCHMARK_ARGS:--y -t 1000 -n 1000}"
 
 usage() {
     cat <<USAGE
-Usage: ./docker.sh [--benchmark] [--no-pull] [--stop] [--status] [--help]
+Usage: ./docker.sh [--cluster] [--benchmark] [--no-pull] [--stop] [--status] [--help]
 
 Starts the TDengine container "$NAME" from $IMAGE, taosAdapter published on
 localhost:$PORT, and waits up to ${READY_TIMEOUT}s until it answers SQL. Running it again
 while the container runs changes nothing.
 
+  --cluster    instead: the 3-dnode cluster of deploy/tdengine-cluster/compose.yaml (taosAdapters
+               on localhost:6041-6043, 3 mnodes, database ${TAOS_DATABASE:-stocks} with REPLICA 3);
+               --stop, --status and --no-pull apply to it (needs Docker Compose v2)
   --benchmark  also fill database "test" with taosBenchmark ($BENCHMARK_ARGS)
   --no-pull    do not pull the image (use the local copy)
   --stop       stop and remove the container (its data goes with it)
@@ -23,7 +26,7 @@ while the container runs changes nothing.
   --help       this text
 
 Environment: TDENGINE_IMAGE, TDENGINE_CONTAINER, TAOS_PORT, TDENGINE_READY_TIMEOUT,
-TDENGINE_BENCHMARK_ARGS.
+TDENGINE_BENCHMARK_ARGS; TAOS_DATABASE (--cluster).
 USAGE
 }
 
@@ -77,9 +80,10 @@ start() {
     wait_ready
 }
 
-pull=yes benchmark=no action=start
+pull=yes benchmark=no action=start cluster=no
 for arg in "$@"; do
     case "$arg" in
+        --cluster) cluster=yes ;;
         --benchmark) benchmark=yes ;;
         --no-pull) pull=no ;;
         --stop) action=stop ;;
@@ -89,7 +93,12 @@ for arg in "$@"; do
     esac
 done
 
+[ "$cluster$benchmark" = yesyes ] && die "--benchmark fills the single container only, not --cluster"
+
 check_docker
+if [ "$cluster" = yes ]; then
+    exec "$(dirname "$0")/deploy/tdengine-cluster/cluster.sh" "$action" "$pull"
+fi
 case "$action" in
     stop)
         if docker inspect "$NAME" >/dev/null 2>&1; then docker rm -f "$NAME" >/dev/null; echo "removed $NAME"

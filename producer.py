@@ -39,6 +39,9 @@ class DatasetKind(StrEnum):
 
 SETTINGS = (
     *config.TAOS_SETTINGS,
+    config.Setting("TAOS_REPLICA", "", "replicas of the database the producer creates: 1, or 3 on a "
+                   "cluster (2: Enterprise only); empty: TDengine's default (1)",
+                   config.optional(config.replica)),
     config.Setting("PRODUCER_DATASET", "trades", "the data: trades, or meters (taosBenchmark's IoT table)",
                    config.choice(DatasetKind)),
     config.Setting("PRODUCER_DEVICES", "10", "subtables (devices d0, d1, ...) of the meters dataset",
@@ -127,11 +130,11 @@ def make_dataset(kind: DatasetKind, devices: int) -> Dataset:
     return Meters(devices) if kind == DatasetKind.METERS else TRADES
 
 
-def open_writer(cfg: TaosConfig, dataset: Dataset) -> BatchWriter:
+def open_writer(cfg: TaosConfig, dataset: Dataset, replica: int | None = None) -> BatchWriter:
     """Connect, create what is missing (also after TDengine lost it), prepare the INSERT."""
     admin = connect(cfg, use_database=False)  # the database may not exist yet
     try:
-        precision = ensure_schema(admin, cfg, dataset)
+        precision = ensure_schema(admin, cfg, dataset, replica)
     finally:
         admin.close()
     return BatchWriter(connect(cfg), cfg, dataset, precision)
@@ -152,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopper = Stopper()
     started = time.monotonic()
     try:
-        writer = ResilientWriter(lambda: open_writer(cfg, dataset), lambda: stopper.requested)
+        writer = ResilientWriter(lambda: open_writer(cfg, dataset, values.taos_replica),
+                                 lambda: stopper.requested)
         log.info("writing %.0f rows/s to %s.%s (%s) at %s", plan.rows_per_second, cfg.database, cfg.table,
                  dataset.name, cfg.describe())
         written = run(writer, dataset, plan, random.Random(values.producer_seed), stopper)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
+from tdpersp.core import endpoints
+
 E = TypeVar("E", bound=Enum)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,191}")
 
@@ -116,6 +118,20 @@ def host(text: str) -> str:
     return text
 
 
+def replica(text: str) -> int:
+    """TDengine's REPLICA: 1, 2 (Enterprise edition only) or 3, at most the cluster's dnodes."""
+    value = integer(text)
+    if value not in (1, 2, 3):
+        raise ValueError(f"{value} is not a number of replicas TDengine takes (1, 2 or 3)")
+    return value
+
+
+def hosts(text: str) -> str:
+    """One taosAdapter host, or several as `host[:port]` items separated by commas (a cluster)."""
+    endpoints.parse(text)  # raises ValueError naming the bad item
+    return ",".join(item.strip() for item in text.split(","))
+
+
 def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """An empty value means "not set" (None)."""
     return lambda text: None if text == "" else parse(text)
@@ -124,7 +140,9 @@ def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 # --- the settings both programs share ------------------------------------------------------------
 
 TAOS_SETTINGS: tuple[Setting, ...] = (
-    Setting("TAOS_HOST", "localhost", "TDengine's taosAdapter host", host),
+    Setting("TAOS_HOST", "localhost",
+            "taosAdapter host, or several host[:port] separated by commas (a cluster; no port: TAOS_PORT)",
+            hosts),
     Setting("TAOS_PORT", "6041", "taosAdapter's WebSocket port", port),
     Setting("TAOS_USER", "root", "TDengine user"),
     Setting("TAOS_PASSWORD", "taosdata", "TDengine password", secret=True),

@@ -30,9 +30,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 TAGS: tuple[tuple[str, str], ...] = (("ticker", "NCHAR(10)"),)
 
-def create_database_sql(database: str) -> str:
-    """The database every dataset's producer creates (one that exists keeps its precision)."""
-    return f"CREATE DATABASE IF NOT EXISTS {quote(database)} PRECISION '{PRECISION}'"
+def create_database_sql(database: str, replica: int | None = None) -> str:
+    """The database every dataset's producer creates (one that exists keeps its precision and
+    replicas); no REPLICA leaves TDengine's default (1)."""
+    sql = f"CREATE DATABASE IF NOT EXISTS {quote(database)} PRECISION '{PRECISION}'"
+    return sql if replica is None else f"{sql} REPLICA {replica}"
 
 
 def create_stable_sql(database: str, table: str) -> str:

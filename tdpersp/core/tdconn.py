@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import taosws
 
+from tdpersp.core import endpoints
+
 # Fail a connection attempt quickly and let our own loops decide how to wait: taosws holds
 # the GIL while it blocks, so its built-in retries (5 by default) would freeze a web server.
 _DSN_OPTIONS = "conn_retries=0"
@@ -18,8 +20,8 @@ _DSN_OPTIONS = "conn_retries=0"
 
 @dataclass(frozen=True)
 class TaosConfig:
-    host: str
-    port: int
+    host: str  # one host, or several `host[:port]` separated by commas (see endpoints.py)
+    port: int  # the port of each host that names none
     user: str
     password: str
     database: str
@@ -36,26 +38,49 @@ class TaosConfig:
             table=values.taos_tablename,
         )
 
+    @property
+    def endpoints(self) -> tuple[endpoints.Endpoint, ...]:
+        return endpoints.resolve(self.host, self.port)
+
     def describe(self) -> str:
         """Where we connect, for logs: never includes the password."""
-        return f"taosws://{self.user}@{self.host}:{self.port}/{self.database}"
+        return f"taosws://{self.user}@{endpoints.joined(self.endpoints)}/{self.database}"
 
 
 def connect(cfg: TaosConfig, *, use_database: bool = True) -> taosws.Connection:
-    """Open one WebSocket connection; raises taosws.Error when TDengine cannot be reached."""
+    """Open one WebSocket connection to any of the endpoints; raises taosws.Error when none answers."""
+    first, *others = cfg.endpoints
     database = cfg.database if use_database else ""
-    dsn = f"taosws://{cfg.host}:{cfg.port}/{database}?{_DSN_OPTIONS}"
-    return taosws.connect(dsn, user=cfg.user, password=cfg.password)
+    dsn = f"taosws://{endpoints.joined(tuple(others))}/{database}?{_DSN_OPTIONS}"
+    # The first endpoint goes in as host=/port=: taosws adds those keywords' address to the DSN's,
+    # and without them it adds an empty one, which costs every other connect a 200 ms back-off.
+    return taosws.connect(dsn, host=first[0], port=first[1], user=cfg.user, password=cfg.password)
+
+
+def consumer(cfg: TaosConfig, conf: dict[str, str]) -> taosws.Consumer:
+    """A TMQ consumer that may connect to any of the endpoints (``conf``: group, offsets...)."""
+    first, *others = cfg.endpoints
+    conf = conf | {"td.connect.websocket.scheme": "ws", "td.connect.ip": first[0],
+                   "td.connect.port": str(first[1]), "td.connect.user": cfg.user,
+                   "td.connect.pass": cfg.password}
+    # As in connect(): conf's address joins the DSN's; the DSN is only needed for more of them.
+    dsn = f"taosws://{endpoints.joined(tuple(others))}" if others else None
+    return taosws.Consumer(conf=conf, dsn=dsn)
 
 
 def precision_of(conn: taosws.Connection, database: str) -> str | None:
     """The database's timestamp precision ('ms', 'us' or 'ns'), None when it does not exist."""
+    row = database_row(conn, database)
+    return None if row is None else str(row["precision"])
+
+
+def database_row(conn: taosws.Connection, database: str) -> dict[str, object] | None:
+    """The database's SHOW DATABASES row by column name (precision, replica...), None when missing."""
     result = conn.query("SHOW DATABASES")
     names = [field.name() for field in result.fields]
-    name_at, precision_at = names.index("name"), names.index("precision")
     for row in result:
-        if row[name_at] == database:
-            return str(row[precision_at])
+        if row[names.index("name")] == database:
+            return dict(zip(names, row, strict=True))
     return None
 
 

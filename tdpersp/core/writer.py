@@ -12,7 +12,7 @@ import taosws
 
 from tdpersp.core import schema
 from tdpersp.core.dataset import Dataset
-from tdpersp.core.tdconn import TaosConfig, error_text, is_connection_error, precision_of
+from tdpersp.core.tdconn import TaosConfig, database_row, error_text, is_connection_error, precision_of
 from tdpersp.core.tdsql import table_ref
 
 Batch = Any  # whatever the dataset's maker makes and its `bind` takes
@@ -26,11 +26,15 @@ class SchemaError(RuntimeError):
     millisecond database for trades, or another dataset's table)."""
 
 
-def ensure_schema(conn: taosws.Connection, cfg: TaosConfig, dataset: Dataset) -> str:
-    """Create the database and supertable when missing; refuse a database of a precision the
-    dataset cannot stamp, or a supertable that is not the dataset's. Returns the precision."""
-    conn.execute(schema.create_database_sql(cfg.database))
+def ensure_schema(conn: taosws.Connection, cfg: TaosConfig, dataset: Dataset,
+                  replica: int | None = None) -> str:
+    """Create the database (with ``replica`` copies, if given) and supertable when missing; refuse a
+    database of a precision the dataset cannot stamp, or a supertable that is not the dataset's.
+    Returns the precision."""
+    conn.execute(schema.create_database_sql(cfg.database, replica))
     precision = database_precision(conn, cfg.database)
+    if replica is not None:
+        warn_other_replica(conn, cfg.database, replica)
     if precision not in dataset.precisions:
         raise SchemaError(
             f"database {cfg.database!r} has precision {precision!r}, but the producer writes "
@@ -52,6 +56,16 @@ def database_precision(conn: taosws.Connection, database: str) -> str:
     if precision is None:
         raise SchemaError(f"database {database!r} is missing right after CREATE DATABASE")
     return precision
+
+
+def warn_other_replica(conn: taosws.Connection, database: str, replica: int) -> None:
+    """A database that existed keeps its replicas (IF NOT EXISTS): say so rather than stop, as
+    writing works all the same; only losing a dnode is then not survived."""
+    row = database_row(conn, database) or {}
+    if row.get("replica") != replica:
+        log.warning("database %r has %s replica(s), not the %d TAOS_REPLICA asks: it existed already. "
+                    "ALTER DATABASE %s REPLICA %d changes it", database, row.get("replica"), replica,
+                    database, replica)
 
 
 class BatchWriter:

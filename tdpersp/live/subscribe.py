@@ -28,6 +28,7 @@ from typing import Any
 
 import taosws
 
+from tdpersp.core import tdconn
 from tdpersp.core.tdconn import LazyConnection, TaosConfig, is_missing_table
 from tdpersp.core.tdsql import quote
 from tdpersp.live.messages import FeedState, ReaderOptions, ReaderStats, Update
@@ -169,7 +170,7 @@ class SubscriptionSource:
         if fresh and self._started:
             self._start_over()
         self._conn.query(topic_sql(self.shape.layout, self.options.topic))
-        consumer = taosws.Consumer(conf=self._consumer_conf())
+        consumer = tdconn.consumer(self.cfg, self._consumer_conf())
         consumer.subscribe([self.options.topic])
         self._consumer = consumer
         notice = ""
@@ -200,11 +201,6 @@ class SubscriptionSource:
 
     def _consumer_conf(self) -> dict[str, str]:
         return {
-            "td.connect.websocket.scheme": "ws",
-            "td.connect.ip": self.cfg.host,
-            "td.connect.port": str(self.cfg.port),
-            "td.connect.user": self.cfg.user,
-            "td.connect.pass": self.cfg.password,
             "group.id": self.options.group,
             "auto.offset.reset": "earliest" if self._from_start else "latest",
             "enable.auto.commit": "false",  # we commit after the table applied the rows
