@@ -98,3 +98,44 @@ def test_the_page_from_disk_keeps_server_side_panels(served: Any) -> None:
         h.wait_shown(page)
         assert page.evaluate("dashboard.replica === undefined")
         assert metric(port, "tdpersp_views") == len(h.PANELS)
+
+
+def test_a_page_that_connects_mid_stream_copies_every_row_once() -> None:
+    """Guards the page's copy against the moment it is made: pages open while 1,000 rows/s flow into
+    a live table that keeps every row, and each page's replica must end with exactly the rows
+    TDengine holds. Perspective's own table(view) loads the view and only then follows its
+    updates, so whatever the server applied in between was missing (the edge server's copy,
+    tdpersp/edge/copy.py, measured it); the count catches a row missing or held twice."""
+    with StandInProcess() as standin:
+        env = taos_env(standin.host, standin.port, database="replica")
+        port = free_port()
+        server_env = env | {"PERSPECTIVE_PORT": str(port), "PERSPECTIVE_TABLE_LIMIT": "100000",
+                            "PERSPECTIVE_ROLLUPS": ""}
+        with Program("perspective_server.py", server_env), h.chromium() as browser, \
+                Program("producer.py", env | {"PRODUCER_RATE": "1000", "PRODUCER_DURATION": "6",
+                                              "PRODUCER_INTERVAL": "0.02"}) as producer:
+            wait_for_server(port)
+            time.sleep(2)
+            pages = []
+            for _ in range(3):
+                page = h.watch(browser).page
+                page.goto(f"http://127.0.0.1:{port}/")
+                pages.append(page)
+                time.sleep(0.7)
+            assert producer.wait(timeout=60) == 0, producer.output
+            stored = rows_in_tdengine(standin)
+            held = [h.wait_until(lambda page=page: page.evaluate(REPLICA)["size"],
+                                 lambda size: size >= stored, timeout=60) for page in pages]
+            time.sleep(1)  # anything held twice would have come by now
+            assert [page.evaluate(REPLICA)["size"] for page in pages] == [stored] * len(pages), held
+
+
+def rows_in_tdengine(standin: StandInProcess) -> int:
+    import taosws
+
+    conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
+    try:
+        ((count,),) = conn.query("SELECT COUNT(*) FROM replica.stocks_values")
+    finally:
+        conn.close()
+    return count
