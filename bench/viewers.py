@@ -297,14 +297,11 @@ EDGE_HEADER = (f"{'N':>4} {'K':>2} {'rows/s':>7} {'hub CPU':>8} {'edge CPU':>9} 
                f" {'hub p50/p99':>12} {'edge p50/p99':>13} {'SQL/s':>6}")
 
 
-def print_edge_row(r: EdgeRow | str) -> None:
-    if isinstance(r, str):
-        print(r, flush=True)
-        return
+def edge_line(r: EdgeRow) -> str:
     edge = f"{r.edge_lag[0]:.2f}/{r.edge_lag[1]:.2f}s" if r.edges else "-"
-    print(f"{r.dashboards:>4} {r.edges:>2} {r.rate:>7.0f} {r.hub_cpu:>7.0f}% {r.edge_cpu:>8.0f}% "
-          f"{r.edge_cpu_max:>4.0f}% {r.machine:>6.0f}% {r.hub_lag[0]:>6.2f}/{r.hub_lag[1]:.2f}s "
-          f"{edge:>13} {r.statements:>6.1f}", flush=True)
+    return (f"{r.dashboards:>4} {r.edges:>2} {r.rate:>7.0f} {r.hub_cpu:>7.0f}% {r.edge_cpu:>8.0f}% "
+            f"{r.edge_cpu_max:>4.0f}% {r.machine:>6.0f}% {r.hub_lag[0]:>6.2f}/{r.hub_lag[1]:.2f}s "
+            f"{edge:>13} {r.statements:>6.1f}")
 
 
 def statements(standin: StandInProcess) -> int:
@@ -376,12 +373,14 @@ HEADER = (f"{'N':>3}  {'mode':<16} {'rows/s':>7} {'server CPU':>10} {'machine':>
           f" {'lag p50':>8} {'lag p99':>8} {'connect':>8} {'RSS':>7}")
 
 
-def print_row(r: Row | str) -> None:
-    if isinstance(r, str):
-        print(r, flush=True)
-        return
-    print(f"{r.dashboards:>3}  {r.mode:<16} {r.rate:>7.0f} {r.cpu:>9.0f}% {r.machine:>6.0f}%"
-          f" {r.lag_p50:>7.2f}s {r.lag_p99:>7.2f}s {r.connect:>7.2f}s {r.rss_mb:>5.0f}MB", flush=True)
+def row_line(r: Row) -> str:
+    return (f"{r.dashboards:>3}  {r.mode:<16} {r.rate:>7.0f} {r.cpu:>9.0f}% {r.machine:>6.0f}%"
+            f" {r.lag_p50:>7.2f}s {r.lag_p99:>7.2f}s {r.connect:>7.2f}s {r.rss_mb:>5.0f}MB")
+
+
+def show(result: Any, line: Callable[[Any], str]) -> None:
+    """A measured row as `line` writes it, or why it failed."""
+    print(result if isinstance(result, str) else line(result), flush=True)
 
 
 def one_row(env: dict[str, str], count: int, mode: str, seconds: float, flooded: bool) -> Row | str:
@@ -425,9 +424,9 @@ def main() -> None:
                   f"load average {os.getloadavg()[0]:.1f}\n{EDGE_HEADER if arguments.edges else HEADER}",
                   flush=True)
             for count, k in [(count, k) for count in arguments.dashboards for k in arguments.edges or []]:
-                print_edge_row(edges_row(standin, env, count, k, arguments.seconds))
+                show(edges_row(standin, env, count, k, arguments.seconds), edge_line)
             for count, mode, flooded in [] if arguments.edges else plan:
-                print_row(one_row(env, count, mode, arguments.seconds, flooded))
+                show(one_row(env, count, mode, arguments.seconds, flooded), row_line)
 
 
 if __name__ == "__main__":

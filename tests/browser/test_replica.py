@@ -74,15 +74,21 @@ def test_pages_hold_a_bounded_replica_and_ask_the_server_for_one_view_each(serve
             assert replica == {"size": 1000, "newest": server_newest}
 
 
-def newest_in_tdengine(standin: StandInProcess) -> float:
-    """The newest trade's timestamp in epoch milliseconds, as the replica holds timestamps."""
+def tdengine_value(standin: StandInProcess, sql: str) -> Any:
+    """The one value `sql` selects, from the stand-in."""
     import taosws
 
     conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
     try:
-        ((newest,),) = conn.query("SELECT CAST(MAX(`timestamp`) AS BIGINT) FROM replica.stocks_values")
+        ((value,),) = conn.query(sql)
     finally:
         conn.close()
+    return value
+
+
+def newest_in_tdengine(standin: StandInProcess) -> float:
+    """The newest trade's timestamp in epoch milliseconds, as the replica holds timestamps."""
+    newest = tdengine_value(standin, "SELECT CAST(MAX(`timestamp`) AS BIGINT) FROM replica.stocks_values")
     return newest // 1000
 
 
@@ -123,19 +129,8 @@ def test_a_page_that_connects_mid_stream_copies_every_row_once() -> None:
                 pages.append(page)
                 time.sleep(0.7)
             assert producer.wait(timeout=60) == 0, producer.output
-            stored = rows_in_tdengine(standin)
+            stored = tdengine_value(standin, "SELECT COUNT(*) FROM replica.stocks_values")
             held = [h.wait_until(lambda page=page: page.evaluate(REPLICA)["size"],
                                  lambda size: size >= stored, timeout=60) for page in pages]
             time.sleep(1)  # anything held twice would have come by now
             assert [page.evaluate(REPLICA)["size"] for page in pages] == [stored] * len(pages), held
-
-
-def rows_in_tdengine(standin: StandInProcess) -> int:
-    import taosws
-
-    conn = taosws.connect(host=standin.host, port=standin.port, user="root", password="taosdata")
-    try:
-        ((count,),) = conn.query("SELECT COUNT(*) FROM replica.stocks_values")
-    finally:
-        conn.close()
-    return count
