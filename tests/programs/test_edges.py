@@ -9,6 +9,7 @@ them (tests/perspective_client.py `PageReplica`). What these cannot prove: a pag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from typing import Any
@@ -53,40 +54,41 @@ def test_edges_copy_every_row_once_through_a_hub_restart(standin, db_name) -> No
     hub_env = env | {"PERSPECTIVE_PORT": str(hub_port), "PERSPECTIVE_TABLE_LIMIT": str(ALL_ROWS),
                      "PERSPECTIVE_ROLLUPS": ROLLUPS}
     upstream = f"ws://127.0.0.1:{hub_port}/websocket"
-    with Program("producer.py", env | {"PRODUCER_RATE": "300", "PRODUCER_DURATION": "12"}) as producer, \
-            Program("perspective_server.py", hub_env) as hub:
+    with contextlib.ExitStack() as programs:  # whatever fails, no server outlives the test
+        producer = programs.enter_context(
+            Program("producer.py", env | {"PRODUCER_RATE": "300", "PRODUCER_DURATION": "12"}))
+        hub = programs.enter_context(Program("perspective_server.py", hub_env))
         wait_for_rollups(hub_port)  # the hub's reader and rollup process are connected by now
         before_edges = connections(standin)
-        edges = [Program("perspective_server.py", env | {"PERSPECTIVE_PORT": str(port),
-                                                          "PERSPECTIVE_UPSTREAM": upstream})
-                 for port in edge_ports]
-        try:
+        edges = [programs.enter_context(Program("perspective_server.py", env | {
+            "PERSPECTIVE_PORT": str(port), "PERSPECTIVE_UPSTREAM": upstream})) for port in edge_ports]
+        for port in edge_ports:
+            wait_for_state(port, "live")
+        assert connections(standin) == before_edges, "an edge connected to TDengine"
+        pages = [PageReplica(f"ws://127.0.0.1:{port}/websocket")
+                 for port in edge_ports for _ in range(PAGES_PER_EDGE)]
+        hub = asyncio.run(_restart_hub_under(pages, hub, programs, hub_env, edge_ports, producer, standin,
+                                             db_name))
+        time.sleep(6)  # every 1 s window has expired on the hub by now
+        for name in ("stock_values_1s", "stock_values_1m"):
+            hub_rows = asyncio.run(table_rows(hub_port, name))
             for port in edge_ports:
-                wait_for_state(port, "live")
-            assert connections(standin) == before_edges, "an edge connected to TDengine"
-            pages = [PageReplica(f"ws://127.0.0.1:{port}/websocket")
-                     for port in edge_ports for _ in range(PAGES_PER_EDGE)]
-            hub = asyncio.run(_restart_hub_under(pages, hub, hub_env, edge_ports, producer, standin, db_name))
-            time.sleep(6)  # every 1 s window has expired on the hub by now
-            for name in ("stock_values_1s", "stock_values_1m"):
-                hub_rows = asyncio.run(table_rows(hub_port, name))
-                for port in edge_ports:
-                    assert asyncio.run(table_rows(port, name)) == hub_rows, f"{name} differs on {port}"
-            assert hub.stop() == 0, hub.output
-            for port in edge_ports:
-                wait_for_rollups(port)
-        finally:
-            outputs = [edge.output for edge in edges]
-            for edge in edges:
-                assert edge.stop() == 0, edge.output
-    for output in outputs:
-        assert "waiting for the hub" in output, output
-        assert output.count("copying stock_values from the hub") >= 2, output
+                assert asyncio.run(table_rows(port, name)) == hub_rows, f"{name} differs on {port}"
+        for port in edge_ports:
+            wait_for_rollups(port)
+        assert hub.stop() == 0, hub.output
+        for edge in edges:
+            assert edge.stop() == 0, edge.output
+    for edge in edges:
+        assert "waiting for the hub" in edge.output, edge.output
+        assert edge.output.count("copying stock_values from the hub") >= 2, edge.output
 
 
-async def _restart_hub_under(pages: list[PageReplica], hub: Program, hub_env: dict[str, str],
-                             edge_ports: list[int], producer: Program, standin: Any, db_name: str) -> Program:
-    """Pages follow their edges while the hub stops and starts again; returns the new hub."""
+async def _restart_hub_under(pages: list[PageReplica], hub: Program, programs: contextlib.ExitStack,
+                             hub_env: dict[str, str], edge_ports: list[int], producer: Program, standin: Any,
+                             db_name: str) -> Program:
+    """Pages follow their edges while the hub stops and starts again (the new one joins
+    `programs`); returns the new hub."""
     stop = asyncio.Event()
     following = [asyncio.create_task(page.run(stop)) for page in pages]
     deadline = time.monotonic() + 30
@@ -99,7 +101,7 @@ async def _restart_hub_under(pages: list[PageReplica], hub: Program, hub_env: di
         said = await asyncio.to_thread(wait_for_state, port, "waiting for the hub")
         assert "hub ws://127.0.0.1" in said["detail"]
     await asyncio.sleep(1)
-    hub = Program("perspective_server.py", hub_env)
+    hub = programs.enter_context(Program("perspective_server.py", hub_env))
     await asyncio.to_thread(wait_for_server, int(hub_env["PERSPECTIVE_PORT"]))
     for port in edge_ports:
         await asyncio.to_thread(wait_for_state, port, "live")
