@@ -158,12 +158,14 @@ async def follow(port: int, follower: Follower, done: asyncio.Event,
 # --- one run ----------------------------------------------------------------------------------
 
 
-def run_server_source(source: str, rate: int, seconds: float, dataset: str = "trades") -> Result:
+def run_server_source(source: str, rate: int, seconds: float, dataset: str = "trades",
+                      limit: int | None = None) -> Result:
+    """`limit`: the live table's (default: more than the run writes)."""
     result = Result(source, rate, dataset, seconds_target=seconds)
     table, rows, columns = DATASETS[dataset]
     with StandInProcess() as standin:
         port = free_port()
-        limit = int(rate * seconds * 1.5) + 10_000
+        limit = limit or int(rate * seconds * 1.5) + 10_000
         env = taos_env(standin.host, standin.port, database=DATABASE, TAOS_TABLENAME=table,
                        PRODUCER_DATASET=dataset)
         create_table(TaosConfig(standin.host, standin.port, "root", "taosdata", DATABASE, table), rows)
@@ -318,6 +320,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="producer run per rate")
     parser.add_argument("--datasets", nargs="+", default=["trades"], choices=list(DATASETS),
                         help="what the producer writes and the server streams (seed: trades only)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="the live table's PERSPECTIVE_TABLE_LIMIT (default: more than a run writes). "
+                        "With a view open, Perspective's table.update() costs time in proportion to the "
+                        "rows the table holds; rows are still counted exactly while no one update "
+                        "brings more rows than the limit (subscribe: at most 50,000)")
     args = parser.parse_args()
     results = []
     for rate in args.rates:
@@ -328,7 +335,7 @@ def main() -> int:
                 print(f"{dataset}, {source} at {rate:,} rows/s for {args.seconds:g} s ...", file=sys.stderr,
                       flush=True)
                 result = run_seed(rate, args.seconds) if source == "seed" else run_server_source(
-                    source, rate, args.seconds, dataset)
+                    source, rate, args.seconds, dataset, args.limit)
                 print("  " + line(result), file=sys.stderr, flush=True)
                 results.append(result)
     print(HEADER)

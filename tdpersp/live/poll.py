@@ -37,6 +37,9 @@ class PollSource:
     def applied(self) -> None:
         """Nothing to do: the reader's watermark already moved when it read the rows."""
 
+    def settle(self) -> bool:
+        return False  # nothing to commit
+
     def _poll_once(self) -> Update:
         """One poll. A missing table is checked again at the refresh rate (rows should show soon after
         the producer creates it); an unreachable TDengine only every RETRY_SECONDS."""

@@ -5,10 +5,12 @@ measured a query delayed by 1.5 s per answer stopping every other thread of the 
 whole 4.5 s). In the web server's process, a slow or hung TDengine would freeze the websocket and
 the page. In its own process the source may block; the server stays responsive.
 
-The pipe is two-way: after each batch of rows the child waits for the server's acknowledgement
-that `table.update()` has applied them (tdpersp/live/feed.py), and only then tells the source (the
-subscription source commits its offsets there, so a crash can never skip rows the table did not
-get). The messages are in tdpersp/live/messages.py.
+The pipe is two-way: the server acknowledges each batch of rows once `table.update()` has applied
+it (tdpersp/live/feed.py), and the child tells the source (the subscription source commits its
+offsets only for applied rows, so a crash can never skip rows the table did not get). The child
+reads the next batch while the server applies one (at most MAX_IN_FLIGHT unacknowledged): waiting
+for each acknowledgement before reading on was 37 % of the reader's time at 50,000 rows/s with
+`subscribe` (py-spy, 2026-12-02). The messages are in tdpersp/live/messages.py.
 """
 
 from __future__ import annotations
@@ -42,18 +44,35 @@ def make_source(cfg: TaosConfig, options: ReaderOptions) -> Source:
     return PollSource(cfg, options)
 
 
+MAX_IN_FLIGHT = 1  # batches sent and not yet acknowledged: one applying while the next is read
+
+
 def run(cfg: TaosConfig, options: ReaderOptions, pipe: Connection) -> None:
-    """The child's loop: read, send, wait for the ack. Ends quietly on Ctrl-C or when the server goes."""
+    """The child's loop: read, send, and take the acks as they come. Ends quietly on Ctrl-C or when
+    the server goes."""
     source = make_source(cfg, options)
     last_state = None
+    in_flight = 0
     try:
         while True:
+            if in_flight and source.settle():
+                in_flight = acknowledged(pipe, source, in_flight, keep=0)
             update = source.read()
+            in_flight = acknowledged(pipe, source, in_flight, keep=in_flight if update.count else 0)
             if update.count or update.notice or update.state != last_state:
+                in_flight = acknowledged(pipe, source, in_flight, keep=MAX_IN_FLIGHT - 1)
                 pipe.send(update)
                 last_state = update.state
-            if update.count:
-                pipe.recv()  # the server applied them
-                source.applied()
+            in_flight += bool(update.count)
     except (KeyboardInterrupt, BrokenPipeError, EOFError):
         log.debug("reader process stops")
+
+
+def acknowledged(pipe: Connection, source: Source, in_flight: int, keep: int) -> int:
+    """Take the acks already there, and wait for more until at most `keep` batches are in flight;
+    returns how many are."""
+    while in_flight and (in_flight > keep or pipe.poll()):
+        pipe.recv()  # the server applied the oldest batch in flight
+        source.applied()
+        in_flight -= 1
+    return in_flight

@@ -26,7 +26,10 @@ class Source(Protocol):
         """The next rows or a state change; may block up to about a refresh period."""
 
     def applied(self) -> None:
-        """The rows of the last read() are in the Perspective table."""
+        """The rows of the oldest read() not yet acknowledged are in the Perspective table."""
+
+    def settle(self) -> bool:
+        """Whether every batch in flight should be applied before the next read()."""
 
 
 class Shape:

@@ -39,6 +39,10 @@ from tdpersp.live.source import RETRY_SECONDS, Shape, failure
 POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
 HEALTH_SECONDS = 1.0
 BATCH_ROWS = 50_000  # at most this many rows per table.update(), so that a backlog streams in steps
+# Applied rows are committed at most this often (and at once when the stream goes idle). Finding
+# the positions to commit is a round trip (`assignment()`), and one per vgroup to commit them: once
+# per batch, they were 50 % of the reader's time at 50,000 rows/s (py-spy, 2026-12-02).
+COMMIT_SECONDS = 0.5
 
 TDENGINE_ERRORS = (taosws.Error,)
 
@@ -82,13 +86,20 @@ class RecentKeys:
     and a consumer that reconnects by itself between a poll and its commit reads the batch again.
     Both come within moments, so a few batches suffice (seen in CI: 233 rows doubled in
     tests/live/test_subscribe.py's restart test, where the producer's connection was dropped).
-    A row overwritten with other values so soon keeps its first version in the live table."""
+    A row overwritten with other values so soon keeps its first version in the live table.
+
+    Commits trail the batches (COMMIT_SECONDS), so a reconnect brings again every batch since the
+    last commit: those are all kept too, however many."""
 
     BATCHES = 8
 
     def __init__(self) -> None:
         self._batches: deque[set[Key]] = deque()
         self._keys: set[Key] = set()
+        self._uncommitted = 0  # batches since the last commit
+
+    def committed(self) -> None:
+        self._uncommitted = 0
 
     def new(self, rows: list[Row], key: Callable[[Row], Key]) -> list[Row]:
         """`rows` less those already streamed lately (or twice in `rows`); remembers the rest."""
@@ -100,7 +111,8 @@ class RecentKeys:
                 fresh.append(row)
         self._batches.append(seen)
         self._keys |= seen
-        if len(self._batches) > self.BATCHES:
+        self._uncommitted += 1
+        while len(self._batches) > max(self.BATCHES, self._uncommitted):
             self._keys -= self._batches.popleft()
         return fresh
 
@@ -116,7 +128,11 @@ class SubscriptionSource:
         self.shape = Shape(self._conn, cfg.database, cfg.table)
         self._reshaped = False  # the schema changed while streaming: a new topic, a new table
         self._consumer: Any = None
-        self._pending: dict[int, int] = {}  # vgroup -> position after the rows read; committed once applied
+        # Per batch sent and not yet acknowledged, oldest first: the vgroups its rows came from
+        # (tdpersp/live/process.py reads the next batch while the server applies one).
+        self._unacked: deque[set[int]] = deque()
+        self._applied: set[int] = set()  # vgroups of rows applied but not committed yet
+        self._committed_at = 0.0  # time.monotonic() of the last commit
         self._skip: set[Key] = set()  # already in the table; the stream may bring them again
         self._recent = RecentKeys()
         # Newest timestamp delivered per subtable: where a refill starts. Per subtable, because the
@@ -145,16 +161,36 @@ class SubscriptionSource:
             return update
 
     def applied(self) -> None:
-        """Commit, per vgroup, the position after the rows the server applied (a message can only be
-        committed while it is the newest polled); if that fails, remember their keys."""
-        pending, self._pending = self._pending, {}
+        """The server applied the oldest batch in flight: once none is, and the last commit is
+        COMMIT_SECONDS old, commit."""
+        if self._unacked:
+            self._applied |= self._unacked.popleft()
+        if self._commit_due() and not self._unacked:
+            self._commit()
+
+    def settle(self) -> bool:
+        """A commit is due: the reader should let every batch in flight be applied before reading
+        on, since a commit takes the consumer's position, which must be past applied rows only."""
+        return self._commit_due() and bool(self._unacked)
+
+    def _commit_due(self) -> bool:
+        waiting = bool(self._applied or self._unacked)
+        return waiting and time.monotonic() - self._committed_at >= COMMIT_SECONDS
+
+    def _commit(self) -> None:
+        """Commit, per vgroup, where the consumer stands: after the rows applied, as nothing is in
+        flight. If that fails, remember the last batch's keys (the earlier uncommitted ones are in
+        RecentKeys) and reconnect, resuming from the last good commit."""
+        vgroups, self._applied = self._applied, set()
         try:
-            for vgroup, position in pending.items():
+            for vgroup, position in self._positions(vgroups).items():
                 unwrapped(self._consumer.commit_offset, self.options.topic, vgroup, position)
                 self.stats.commits += 1
+            self._committed_at = time.monotonic()
+            self._recent.committed()
         except TDENGINE_ERRORS as err:
             self._skip.update(keys(self._last_rows, self.shape.layout.key))
-            self._close()  # reconnect: resume from the last good commit, skipping these keys
+            self._close()
             self._lost = err  # an outage like any other: its log line, then one for the recovery
 
     def committed(self) -> dict[int, int]:
@@ -250,6 +286,10 @@ class SubscriptionSource:
             self._reshaped = True
             self._close()  # the next read() starts over with the new schema
             return Update(stats=self.stats)
+        if self._applied and not self._unacked and self._commit_due():
+            self._commit()  # what the last batches left, before waiting on an idle stream
+            if self._consumer is None:
+                return Update(stats=self.stats)  # the commit failed: read() reports it next
         message = self._consumer.poll(timeout=POLL_SECONDS)
         self.stats.polls += 1
         if message is None:
@@ -260,20 +300,20 @@ class SubscriptionSource:
                 return Update(stats=self.stats, notice=gone)
             return Update(stats=self.stats)
         rows: list[Row] = []
+        vgroups: set[int] = set()
         while message is not None:  # one update, one ack and one commit for whatever is waiting
             rows += [row for block in message for row in block.fetchall()]
-            self._pending[message.vgroup()] = -1
+            vgroups.add(message.vgroup())
             if len(rows) >= BATCH_ROWS:
                 break
             message = self._consumer.poll(timeout=0)
             self.stats.polls += 1
-        self._pending = self._positions(self._pending)
         key = self.shape.layout.key
         if self._skip:
             rows = [row for row in rows if key(row) not in self._skip]
-        return self._deliver(self._recent.new(rows, key))
+        return self._deliver(self._recent.new(rows, key), vgroups)
 
-    def _positions(self, vgroups: dict[int, int]) -> dict[int, int]:
+    def _positions(self, vgroups: set[int]) -> dict[int, int]:
         """Where the consumer stands in `vgroups` after the messages read, from one `assignment()`.
 
         Not `position()` per vgroup: if the topic is dropped between the poll and `position()`,
@@ -296,7 +336,13 @@ class SubscriptionSource:
         self._checked = time.monotonic()
         return self.options.topic in topics
 
-    def _deliver(self, rows: list[Row]) -> Update:
+    def _deliver(self, rows: list[Row], vgroups: set[int] | None = None) -> Update:
+        """`rows` for the table; `vgroups`, those the stream read them from: committed once the
+        server acknowledged them (at once if no row is left to send, as nothing will be)."""
+        if rows:
+            self._unacked.append(vgroups or set())
+        else:
+            self._applied |= vgroups or set()
         self._last_rows = rows
         subtable = self.shape.layout.subtable
         for row in rows:
@@ -307,7 +353,10 @@ class SubscriptionSource:
         return self.shape.rows_update(rows, self.stats)
 
     def _close(self) -> None:
-        self._pending = {}
+        # Batches still in flight will be acknowledged: their acks must pop entries, but commit
+        # nothing of a consumer that is gone.
+        self._unacked = deque(set() for _ in self._unacked)
+        self._applied = set()
         if self._consumer is not None:
             with contextlib.suppress(*TDENGINE_ERRORS):
                 self._consumer.close()

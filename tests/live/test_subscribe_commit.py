@@ -50,11 +50,16 @@ def test_offsets_move_only_after_applied(standin, db_name) -> None:
 def test_a_row_the_log_brings_twice_in_a_row_is_delivered_once() -> None:
     """Guards the dedupe of a batch written twice (a writer's retry) or read twice (a consumer that
     reconnected by itself before its commit): within the last few batches, a key passes once,
-    also twice inside one batch; after them it may pass again (a later rewrite is new)."""
+    also twice inside one batch; after them it may pass again (a later rewrite is new), but only
+    once they are committed: until then a reconnect would bring them all again."""
     recent = RecentKeys()
     key = itemgetter(0)
     assert recent.new([(1, "a"), (2, "b"), (1, "a")], key) == [(1, "a"), (2, "b")]
     assert recent.new([(2, "b"), (3, "c")], key) == [(3, "c")]
     for n in range(RecentKeys.BATCHES):
         recent.new([(100 + n, "x")], key)
+    assert recent.new([(1, "a")], key) == [], "dropped while its batch is not committed"
+    recent.committed()
+    for n in range(RecentKeys.BATCHES):
+        recent.new([(200 + n, "x")], key)
     assert recent.new([(1, "a")], key) == [(1, "a")]
