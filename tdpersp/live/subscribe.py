@@ -37,6 +37,12 @@ from tdpersp.live.rows import TS, Key, Row, RowLayout, keys
 from tdpersp.live.source import RETRY_SECONDS, Shape, failure
 
 POLL_SECONDS = 0.5  # the stand-in and TDengine answer as soon as data arrives
+# For the messages already waiting after the first. Not 0: taosws asks the server to wait half
+# the timeout and gives up after all of it, so a poll(timeout=0) gives up before any answer, and an
+# answer that carried a message was lost (taos-ws-py 0.7.0: 50-160 of 10,000 rows at 1,000 rows/s in
+# bench/pipeline.py, each a message the stand-in sent and the client never fetched). With 20 ms the
+# server's 10 ms wait ends well before the client stops listening.
+DRAIN_SECONDS = 0.02
 HEALTH_SECONDS = 1.0
 BATCH_ROWS = 50_000  # at most this many rows per table.update(), so that a backlog streams in steps
 # Applied rows are committed at most this often (and at once when the stream goes idle). Finding
@@ -306,7 +312,7 @@ class SubscriptionSource:
             vgroups.add(message.vgroup())
             if len(rows) >= BATCH_ROWS:
                 break
-            message = self._consumer.poll(timeout=0)
+            message = self._consumer.poll(timeout=DRAIN_SECONDS)
             self.stats.polls += 1
         key = self.shape.layout.key
         if self._skip:
